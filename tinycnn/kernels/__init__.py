@@ -1,0 +1,95 @@
+"""Kernel dispatch: the Numba kernels, or their NumPy twins, behind one set of functions.
+
+The backend is chosen once, on the first kernel call, so that `import tinycnn` never imports
+Numba (it takes about half a second):
+
+- `TINYCNN_BACKEND=numpy` or `numba` forces one;
+- otherwise Numba when it imports, and NumPy under `NUMBA_DISABLE_JIT=1` (interpreted Numba
+  kernels would be correct but thousands of times slower than the NumPy twins).
+
+Every call goes through one lock: Numba's default threading layer must never be entered from two
+threads at once, and a widget may predict from a background thread while the kernel thread works.
+"""
+
+import os
+import threading
+
+_lock = threading.RLock()
+_kernels = None
+_backend = None
+
+BACKENDS = ("numba", "numpy")
+
+
+def _choose_backend():
+    requested = os.environ.get("TINYCNN_BACKEND", "").strip().lower()
+    if requested and requested not in BACKENDS:
+        raise ValueError(f"TINYCNN_BACKEND must be one of {BACKENDS}, got {requested!r}")
+    if requested:
+        return requested
+    if os.environ.get("NUMBA_DISABLE_JIT", "0").strip() not in ("", "0"):
+        return "numpy"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "numba"
+
+
+def _load():
+    global _kernels, _backend
+    with _lock:
+        if _kernels is None:
+            backend = _choose_backend()
+            if backend == "numba":
+                from tinycnn.kernels import numba_kernels as module
+            else:
+                from tinycnn.kernels import numpy_kernels as module
+            _kernels, _backend = module, backend
+    return _kernels
+
+
+def backend():
+    """The name of the backend in use: "numba" or "numpy" (chosen on first use)."""
+    _load()
+    return _backend
+
+
+def warmup():
+    """Compile, or load from Numba's on-disk cache, every kernel for float32 on tiny arrays.
+
+    Apps call this at start-up (e.g. in a background thread while the page loads) so that the
+    first real call does not stall. Returns the backend's name.
+    """
+    module = _load()
+    with _lock:
+        module.warmup()
+    return _backend
+
+
+def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols):
+    """Unfold windows of x (N, H, W, C) into cols (N*OH*OW, KH*KW*C), in place."""
+    module = _load()
+    with _lock:
+        module.im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols)
+
+
+def col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx):
+    """Fold cols (N*OH*OW, KH*KW*C) back into dx (N, H, W, C), summing overlaps, in place."""
+    module = _load()
+    with _lock:
+        module.col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx)
+
+
+def maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax):
+    """Window maxima of x (N, H, W, C) into out (N, OH, OW, C), their positions into argmax."""
+    module = _load()
+    with _lock:
+        module.maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax)
+
+
+def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
+    """Scatter dy (N, OH, OW, C) to the winning positions of dx (N, H, W, C), in place."""
+    module = _load()
+    with _lock:
+        module.maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)

@@ -1,0 +1,132 @@
+"""Conv2D: a 2-D convolution (cross-correlation, as in every framework) computed as im2col + GEMM.
+
+Shapes (NHWC):
+    x      (N, H, W, C_in)
+    kernel (KH, KW, C_in, C_out), bias (C_out,)
+    y      (N, OH, OW, C_out)
+    "valid": OH = (H - KH) // SH + 1
+    "same":  OH = ceil(H / SH), zeros padded as TensorFlow does: pad_total = max((OH - 1) * SH + KH
+             - H, 0) rows, pad_total // 2 on top and the rest (one more when odd) at the bottom.
+    (and the same for widths.)
+
+Forward:   cols = im2col(x)                      (N*OH*OW, KH*KW*C_in)
+           y    = cols @ kernel_matrix + bias     kernel_matrix: (KH*KW*C_in, C_out)
+Backward:  dkernel = cols.T @ dy,  dbias = sum of dy over N, OH, OW
+           dx      = col2im(dy @ kernel_matrix.T)
+"""
+
+import math
+
+import numpy as np
+
+from tinycnn import initializers, kernels
+from tinycnn.errors import ShapeError
+from tinycnn.kernels.workspace import Workspace
+from tinycnn.layers.base import Layer, format_shape
+
+PADDINGS = ("valid", "same")
+
+
+def pair(value, what):
+    """(a, b) from an int or a pair of positive ints, with a clear error otherwise."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        first, second = value
+        valid = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in value)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(f"{what} must be a positive int or a pair of positive ints, got {value!r}")
+    return int(first), int(second)
+
+
+def conv_output_size(size, kernel, stride, padding):
+    """(output size, padding before) along one axis, for "valid" or "same" (TensorFlow's rule)."""
+    if padding == "valid":
+        return (size - kernel) // stride + 1, 0
+    out = math.ceil(size / stride)
+    pad_total = max((out - 1) * stride + kernel - size, 0)
+    return out, pad_total // 2
+
+
+class Conv2D(Layer):
+    """2-D convolution with `filters` output channels; see the module docstring for the maths."""
+
+    default_name = "conv2d"
+
+    def __init__(
+        self, filters, kernel_size, strides=1, padding="valid", kernel_initializer="glorot_uniform", name=None
+    ):
+        super().__init__(name)
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive int, got {filters!r}")
+        if padding not in PADDINGS:
+            raise ValueError(f"Conv2D: padding must be one of {PADDINGS}, got {padding!r}")
+        initializers.get(kernel_initializer)
+        self.filters = int(filters)
+        self.kernel_size = pair(kernel_size, "Conv2D: kernel_size")
+        self.strides = pair(strides, "Conv2D: strides")
+        self.padding = padding
+        self.kernel_initializer = kernel_initializer
+        self.workspace = Workspace()
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ShapeError(
+                f"{self.describe()}: expects images (N, H, W, C), got per-example shape {input_shape}"
+            )
+        height, width, _ = input_shape
+        (kernel_h, kernel_w), (stride_h, stride_w) = self.kernel_size, self.strides
+        if self.padding == "valid" and (height < kernel_h or width < kernel_w):
+            raise ShapeError(
+                f"{self.describe()}: a {kernel_h}x{kernel_w} kernel does not fit input "
+                f"{format_shape(input_shape)} with padding='valid'"
+            )
+        out_h, self.pad_top = conv_output_size(height, kernel_h, stride_h, self.padding)
+        out_w, self.pad_left = conv_output_size(width, kernel_w, stride_w, self.padding)
+        return out_h, out_w, self.filters
+
+    def create_params(self, rng, dtype):
+        kernel_shape = (*self.kernel_size, self.input_shape[2], self.filters)
+        self.params = {
+            "kernel": initializers.get(self.kernel_initializer)(kernel_shape, rng, dtype),
+            "bias": np.zeros(self.filters, dtype),
+        }
+
+    def _geometry(self):
+        return (*self.kernel_size, *self.strides, self.pad_top, self.pad_left, *self.output_shape[:2])
+
+    def forward(self, x, training=False, keep=True):
+        x = self.check_input(x)
+        n_images = x.shape[0]
+        out_h, out_w, filters = self.output_shape
+        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
+        cols = self.workspace.get("cols", (n_images * out_h * out_w, patch_size), self.dtype)
+        kernels.im2col(x, *self._geometry(), cols)
+        y = cols @ self.params["kernel"].reshape(-1, filters)
+        y += self.params["bias"]
+        self._saved = (x.shape, cols) if keep else None
+        return y.reshape(n_images, out_h, out_w, filters)
+
+    def backward(self, dy, input_gradient=True):
+        x_shape, cols = self.saved()
+        dy = self.check_gradient(dy).reshape(-1, self.filters)
+        kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
+        np.matmul(cols.T, dy, out=self.grads["kernel"].reshape(kernel_matrix.shape))
+        np.sum(dy, axis=0, out=self.grads["bias"])
+        if not input_gradient:
+            return None
+        dcols = np.matmul(dy, kernel_matrix.T, out=cols)  # cols is no longer needed: reuse it
+        dx = np.empty(x_shape, self.dtype)
+        kernels.col2im(dcols, *self._geometry(), dx)
+        return dx
+
+    def get_config(self):
+        return {
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "kernel_initializer": self.kernel_initializer,
+        }

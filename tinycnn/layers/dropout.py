@@ -1,0 +1,55 @@
+"""Dropout (inverted): while training, zero each activation with probability `rate` and scale the
+survivors by 1 / (1 - rate), so that inference needs no rescaling and is the identity.
+
+`rate` is the fraction DROPPED (Keras' and PyTorch's meaning). Each Dropout layer draws from its own
+seeded generator, whose state is saved in checkpoints so a resumed run draws the same masks.
+
+Shapes: any (N, ...) -> the same.
+Forward (training):  y = x * m,  m = (u >= rate) / (1 - rate),  u ~ U[0, 1)
+Backward:            dx = dy * m
+In inference mode both passes are the identity and hand back the very array they were given.
+"""
+
+import numpy as np
+
+from tinycnn.layers.base import Layer
+
+
+class Dropout(Layer):
+    """Inverted dropout; `rate` in [0, 1) is the fraction of activations dropped."""
+
+    default_name = "dropout"
+
+    def __init__(self, rate, seed=None, name=None):
+        super().__init__(name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout: rate (the fraction dropped) must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def create_params(self, rng, dtype):
+        # No parameters; without an explicit seed, the model's generator seeds this layer's own.
+        if self.seed is None:
+            self.rng = np.random.default_rng(rng.integers(2**63))
+
+    def forward(self, x, training=False, keep=True):
+        x = self.check_input(x)
+        if not training or self.rate == 0.0:
+            self._saved = "identity" if keep else None
+            return x
+        uniform = self.rng.random(x.shape, dtype=self.dtype)
+        mask = (uniform >= self.rate).astype(self.dtype)
+        mask *= 1.0 / (1.0 - self.rate)
+        self._saved = mask if keep else None
+        return x * mask
+
+    def backward(self, dy, input_gradient=True):
+        mask = self.saved()
+        dy = self.check_gradient(dy)
+        if not input_gradient:
+            return None
+        return dy if isinstance(mask, str) else dy * mask
+
+    def get_config(self):
+        return {"rate": self.rate, "seed": self.seed}
