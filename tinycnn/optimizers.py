@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from tinycnn import kernels
 from tinycnn.errors import WeightsFileError
 
 
@@ -189,10 +190,9 @@ class Adam(Optimizer):
     def update(self, param, gradient, slots, learning_rate):
         step = self.iterations  # already counts this step
         alpha = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
-        m, v = slots["m"], slots["v"]
-        m += (1 - self.beta_1) * (gradient - m)
-        v += (1 - self.beta_2) * (np.square(gradient) - v)
-        param -= (alpha * m) / (np.sqrt(v) + self.epsilon)
+        kernels.adam_update(
+            param, gradient, slots["m"], slots["v"], alpha, self.beta_1, self.beta_2, self.epsilon
+        )
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

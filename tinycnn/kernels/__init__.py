@@ -93,3 +93,13 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
     module = _load()
     with _lock:
         module.maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
+
+
+def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
+    """One Adam step on param, m, v in place (one pass over memory with Numba)."""
+    module = _load()
+    scalar = param.dtype.type
+    with _lock:
+        module.adam_update(
+            param, gradient, m, v, scalar(alpha), scalar(beta_1), scalar(beta_2), scalar(epsilon)
+        )

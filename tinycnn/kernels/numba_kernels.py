@@ -91,17 +91,19 @@ def maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax):
         n = task // out_h
         oh = task % out_h
         for ow in range(out_w):
+            top, left = oh * stride_h, ow * stride_w
+            # Channels innermost: contiguous in NHWC, so the compare-and-select vectorises.
             for c in range(channels):
-                best = x[n, oh * stride_h, ow * stride_w, c]
-                best_index = 0
-                for ph in range(pool_h):
-                    for pw in range(pool_w):
-                        value = x[n, oh * stride_h + ph, ow * stride_w + pw, c]
-                        if value > best:
-                            best = value
-                            best_index = ph * pool_w + pw
-                out[n, oh, ow, c] = best
-                argmax[n, oh, ow, c] = best_index
+                out[n, oh, ow, c] = x[n, top, left, c]
+                argmax[n, oh, ow, c] = 0
+            for ph in range(pool_h):
+                for pw in range(pool_w):
+                    index = ph * pool_w + pw
+                    for c in range(channels):
+                        value = x[n, top + ph, left + pw, c]
+                        if value > out[n, oh, ow, c]:
+                            out[n, oh, ow, c] = value
+                            argmax[n, oh, ow, c] = index
 
 
 @njit(cache=True, parallel=True)
@@ -124,11 +126,30 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
                     dx[n, ih, iw, c] += dy[n, oh, ow, c]
 
 
+@njit(cache=True, parallel=True)
+def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
+    """One Adam step in a single pass over memory (Keras' form; see tinycnn.optimizers).
+
+    All arrays of one shape, C-contiguous, updated in place; scalars of the arrays' dtype.
+    """
+    flat_param, flat_gradient = param.reshape(-1), gradient.reshape(-1)
+    flat_m, flat_v = m.reshape(-1), v.reshape(-1)
+    one = beta_1 - beta_1 + 1  # 1 in the scalars' own type, so float32 stays float32
+    for i in prange(flat_param.size):
+        g = flat_gradient[i]
+        m_i = flat_m[i] + (one - beta_1) * (g - flat_m[i])
+        v_i = flat_v[i] + (one - beta_2) * (g * g - flat_v[i])
+        flat_m[i] = m_i
+        flat_v[i] = v_i
+        flat_param[i] -= (alpha * m_i) / (np.sqrt(v_i) + epsilon)
+
+
 KERNELS = {
     "im2col": im2col,
     "col2im": col2im,
     "maxpool_forward": maxpool_forward,
     "maxpool_backward": maxpool_backward,
+    "adam_update": adam_update,
 }
 
 
@@ -142,3 +163,5 @@ def warmup():
     argmax = np.zeros((1, 1, 1, 1), np.int32)
     maxpool_forward(x, 2, 2, 2, 2, pooled, argmax)
     maxpool_backward(pooled, argmax, 2, 2, 2, 2, x)
+    one = np.float32(1)
+    adam_update(cols, cols, cols.copy(), cols.copy(), one, one, one, one)

@@ -78,11 +78,19 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
             dx[:, rows, columns, :] += np.where(argmax == ph * pool_w + pw, dy, 0)
 
 
+def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
+    """See `numba_kernels.adam_update`."""
+    m += (1 - beta_1) * (gradient - m)
+    v += (1 - beta_2) * (np.square(gradient) - v)
+    param -= (alpha * m) / (np.sqrt(v) + epsilon)
+
+
 KERNELS = {
     "im2col": im2col,
     "col2im": col2im,
     "maxpool_forward": maxpool_forward,
     "maxpool_backward": maxpool_backward,
+    "adam_update": adam_update,
 }
 
 

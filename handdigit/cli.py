@@ -1,0 +1,220 @@
+"""The `handdigit` command: train, evaluate.
+
+Every failure a user can cause (bad arguments, missing data, unreadable weights) ends in one
+clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def build_parser():
+    from handdigit.training import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="handdigit", description="Handwritten digits with a from-scratch CNN."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    train = commands.add_parser(
+        "train",
+        help="train the reference network on MNIST",
+        description="Train the reference network on MNIST, with a checkpoint after every epoch.",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help=f"total epochs, also when resuming (default {defaults.epochs})",
+    )
+    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    train.add_argument(
+        "--lr", type=_positive_float, default=None, help="peak learning rate (default: the optimizer's)"
+    )
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    train.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=defaults.val_split,
+        help="fraction of the training set (its last images) kept for validation; 0 for none",
+    )
+    train.add_argument("--seed", type=_non_negative_int, default=defaults.seed)
+    train.add_argument(
+        "--subset",
+        type=_positive_int,
+        default=None,
+        help="use only the first N training images (before the split)",
+    )
+    train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    group = train.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--out", type=Path, help="directory for the new run (checkpoints, weights, history, curves)"
+    )
+    group.add_argument("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR")
+    train.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="directory with the MNIST files (default: $HANDDIGIT_DATA or download)",
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="test-set accuracy, confusion matrix, calibration",
+        description="Evaluate weights on the MNIST test set.",
+    )
+    evaluate.add_argument(
+        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+    )
+    evaluate.add_argument("--data-dir", type=Path, default=None)
+    evaluate.add_argument("--out", type=Path, default=None, help="directory for the figures and metrics.json")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from handdigit.data import MnistError
+    from tinycnn.errors import WeightsFileError
+
+    try:
+        if args.command == "train":
+            return run_train(args, parser)
+        return run_evaluate(args)
+    except (MnistError, WeightsFileError, FileNotFoundError, ValueError) as error:
+        print(f"handdigit {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def run_train(args, parser):
+    from handdigit.progress import TqdmProgress
+    from handdigit.training import TrainConfig, Trainer, TrainingInterrupted
+
+    if args.resume is not None:
+        changed = [
+            option for option, value in (("--lr", args.lr), ("--subset", args.subset)) if value is not None
+        ]
+        if args.no_augment:
+            changed.append("--no-augment")
+        if changed:
+            parser.error(
+                f"--resume continues a run with its recorded options; {', '.join(changed)} cannot change"
+            )
+        trainer = Trainer.resume(
+            args.resume, epochs=args.epochs, data_dir=args.data_dir, callbacks=[TqdmProgress()]
+        )
+        out_dir = args.resume
+        print(f"Resuming {out_dir} after epoch {trainer.completed_epochs} of {trainer.config.epochs}")
+    else:
+        config = TrainConfig(
+            epochs=args.epochs or TrainConfig().epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            optimizer=args.optimizer,
+            schedule=args.schedule,
+            val_split=args.val_split,
+            seed=args.seed,
+            subset=args.subset,
+            augment=not args.no_augment,
+        )
+        out_dir = args.out
+        if (out_dir / "checkpoint.npz").exists():
+            print(
+                f"handdigit train: error: {out_dir} already holds a run; resume it with --resume {out_dir} "
+                "or choose another --out",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        trainer = Trainer(config, out_dir, data_dir=args.data_dir, callbacks=[TqdmProgress()])
+        print(f"Training: {config.command_line(out_dir)}")
+    if trainer.completed_epochs >= trainer.config.epochs:
+        print(
+            f"{out_dir}: all {trainer.config.epochs} epochs are already done (pass a larger --epochs to go on)"
+        )
+        return 0
+    try:
+        history = trainer.run()
+    except TrainingInterrupted as interrupted:
+        print(f"\n{interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    last = history[-1]
+    print(
+        f"Done: {len(history)} epochs in {trainer.elapsed_seconds:.0f} s; weights in {out_dir / 'best.npz'}"
+    )
+    if "val_accuracy" in last:
+        print(f"Best validation accuracy {trainer.best_val_accuracy:.2%}")
+    return 0
+
+
+def run_evaluate(args):
+    from handdigit.evaluation import evaluate_weights
+
+    report = evaluate_weights(args.weights, data_dir=args.data_dir, out_dir=args.out)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"Weights: {report['weights']}")
+    print(
+        f"Test accuracy {report['accuracy']:.2%}   loss {report['loss']:.4f}   "
+        f"expected calibration error {report['expected_calibration_error']:.2%}"
+    )
+    print("digit  precision  recall")
+    for digit in range(10):
+        print(f"  {digit}     {report['precision'][digit]:7.2%}  {report['recall'][digit]:7.2%}")
+    if args.out is not None:
+        print(f"Figures and metrics.json in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Where the shipped files are, in an editable checkout and in an installed package alike."""
+
+from importlib import resources
+from pathlib import Path
+
+SHIPPED_WEIGHTS = "handdigit-cnn.npz"
+MODEL_CARD = "model-card.json"
+
+
+def weights_directory():
+    """The directory of the shipped weights (the repository's `weights/`, packaged as handdigit.weights)."""
+    return Path(str(resources.files("handdigit.weights")))
+
+
+def shipped_weights_path():
+    path = weights_directory() / SHIPPED_WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the shipped weights {path} are missing; reinstall HandDigit or pass --weights FILE"
+        )
+    return path

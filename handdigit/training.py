@@ -1,0 +1,390 @@
+"""Training the reference network on MNIST: a Python API that the CLI and the notebooks share.
+
+    config = TrainConfig(epochs=15)
+    history = Trainer(config, out_dir="runs/a").run()           # or Trainer.resume("runs/a").run()
+
+What a run writes into its directory (every file atomically, after every epoch):
+- `checkpoint.npz`: weights, optimizer state, random-generator states, epoch and history, so that
+  `Trainer.resume` continues exactly where the last finished epoch stopped;
+- `weights.npz`: the latest weights; `best.npz`: the weights with the best validation accuracy
+  (the latest when there is no validation set);
+- `history.json`: the config, the command that repeats the run, data checksums, versions, and a
+  record per epoch; `curves.png`: the training curves.
+
+Interrupting (Ctrl-C) raises `TrainingInterrupted` after the last finished epoch's files are safe.
+"""
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from handdigit.architecture import build_model
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
+SCHEDULES = ("constant", "cosine", "onecycle")
+DEFAULT_LEARNING_RATES = {"sgd": 0.05, "momentum": 0.02, "adam": 1e-3, "adadelta": 1.0}
+CHECKPOINT = "checkpoint.npz"
+STATE_KEY = "__training_state__"
+OPTIMIZER_PREFIX = "optimizer/"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that changes the result of a run (all of it is recorded with the run)."""
+
+    epochs: int = 15
+    batch_size: int = 128
+    learning_rate: float | None = None  # None: the optimizer's default (DEFAULT_LEARNING_RATES)
+    optimizer: str = "adam"
+    schedule: str = "onecycle"
+    val_split: float = 0.1
+    seed: int = 0
+    subset: int | None = None
+    augment: bool = True
+
+    def __post_init__(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+
+        positive_int("epochs")
+        positive_int("batch_size")
+        if self.subset is not None:
+            positive_int("subset")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.learning_rate is not None and not (
+            isinstance(self.learning_rate, (int, float))
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
+        ):
+            raise ValueError(f"lr must be a number > 0, got {self.learning_rate!r}")
+        if not (isinstance(self.val_split, (int, float)) and 0.0 <= self.val_split < 1.0):
+            raise ValueError(f"val-split must be a fraction in [0, 1), got {self.val_split!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+
+    @property
+    def effective_learning_rate(self):
+        return (
+            self.learning_rate if self.learning_rate is not None else DEFAULT_LEARNING_RATES[self.optimizer]
+        )
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    def command_line(self, out_dir=None):
+        """The `handdigit train` command that repeats this run."""
+        parts = [
+            "handdigit train",
+            f"--epochs {self.epochs}",
+            f"--batch-size {self.batch_size}",
+            f"--optimizer {self.optimizer}",
+            f"--lr {self.effective_learning_rate:g}",
+            f"--schedule {self.schedule}",
+            f"--val-split {self.val_split:g}",
+            f"--seed {self.seed}",
+        ]
+        if self.subset is not None:
+            parts.append(f"--subset {self.subset}")
+        if not self.augment:
+            parts.append("--no-augment")
+        if out_dir is not None:
+            parts.append(f"--out {out_dir}")
+        return " ".join(parts)
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; `completed_epochs` are safe in `out_dir`'s checkpoint."""
+
+    def __init__(self, out_dir, completed_epochs, total_epochs):
+        self.out_dir, self.completed_epochs, self.total_epochs = Path(out_dir), completed_epochs, total_epochs
+        super().__init__(
+            f"interrupted; {completed_epochs} of {total_epochs} epochs are saved in {out_dir}. "
+            f"Resume with: handdigit train --resume {out_dir}"
+        )
+
+
+def learning_rate_schedule(config, steps_per_epoch):
+    """schedule(step) -> learning rate, for tinycnn's optimizer hook."""
+    peak = config.effective_learning_rate
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.schedule == "constant":
+        return lambda step: peak
+    if config.schedule == "cosine":
+        return lambda step: peak * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    warmup = max(1, int(0.2 * total))  # onecycle: linear warm-up from peak/25, cosine down to peak/1000
+
+    def onecycle(step):
+        if step < warmup:
+            return peak / 25 + (peak - peak / 25) * step / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return peak / 1000 + (peak - peak / 1000) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return onecycle
+
+
+def make_optimizer(config, steps_per_epoch):
+    from tinycnn import SGD, Adadelta, Adam
+
+    schedule = learning_rate_schedule(config, steps_per_epoch)
+    if config.optimizer == "adam":
+        return Adam(learning_rate=schedule)
+    if config.optimizer == "adadelta":
+        return Adadelta(learning_rate=schedule, rho=0.95, epsilon=1e-7)
+    if config.optimizer == "momentum":
+        return SGD(learning_rate=schedule, momentum=0.9, nesterov=True)
+    return SGD(learning_rate=schedule)
+
+
+@dataclass
+class Split:
+    """Training and validation arrays: images (N, 28, 28, 1) float32 in [0, 1], labels (N,) int."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+
+
+def split_data(mnist, config):
+    images = mnist.train_images
+    labels = mnist.train_labels
+    if config.subset is not None:
+        if config.subset > len(images):
+            raise ValueError(f"subset {config.subset} is larger than the training set ({len(images)} images)")
+        images, labels = images[: config.subset], labels[: config.subset]
+    n_val = int(round(len(images) * config.val_split))
+    if len(images) - n_val < 1:
+        raise ValueError("the validation split leaves no training images")
+    scaled = images.astype(np.float32)[..., None] / np.float32(255)
+    labels = labels.astype(np.intp)
+    cut = len(images) - n_val
+    return Split(scaled[:cut], labels[:cut], scaled[cut:], labels[cut:])
+
+
+class Callback:
+    """Hooks a progress display (or a notebook plot) can implement; all optional."""
+
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_begin(self, epoch, steps):
+        pass
+
+    def on_batch_end(self, step, metrics):
+        pass
+
+    def on_epoch_end(self, epoch, record):
+        pass
+
+    def on_train_end(self, history):
+        pass
+
+
+def evaluate_logits(model, images, labels, batch_size=500):
+    """(mean loss, accuracy) of the model in inference mode."""
+    from tinycnn import SoftmaxCrossEntropy
+
+    logits = model.predict(images, batch_size=batch_size)
+    loss = SoftmaxCrossEntropy().forward(logits, labels)
+    return loss, float(np.mean(logits.argmax(axis=1) == labels))
+
+
+class Trainer:
+    """One training run in `out_dir`: fresh with `Trainer(config, out_dir)`, or `Trainer.resume`."""
+
+    def __init__(self, config, out_dir, data=None, data_dir=None, callbacks=()):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.callbacks = list(callbacks)
+        self.data_dir = data_dir
+        self._mnist = data
+        self.model = build_model(seed=config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.history = []
+        self.completed_epochs = 0
+        self.elapsed_seconds = 0.0
+        self.best_val_accuracy = -1.0
+        self.split = None
+        self.optimizer = None
+
+    # --- data -----------------------------------------------------------------------------
+    def _prepare(self):
+        if self.split is None:
+            if self._mnist is None:
+                from handdigit.data import load_mnist
+
+                self._mnist = load_mnist(self.data_dir)
+            self.split = split_data(self._mnist, self.config)
+        steps = math.ceil(len(self.split.train_labels) / self.config.batch_size)
+        if self.optimizer is None:
+            self.optimizer = make_optimizer(self.config, steps)
+        return steps
+
+    # --- resuming -------------------------------------------------------------------------
+    @classmethod
+    def resume(cls, out_dir, epochs=None, data=None, data_dir=None, callbacks=()):
+        """Continue the run saved in `out_dir` (optionally to a new total of `epochs`)."""
+        from tinycnn.model import ARCHITECTURE_KEY
+        from tinycnn.weights_file import read_npz
+
+        path = Path(out_dir) / CHECKPOINT
+        if not path.is_file():
+            raise FileNotFoundError(f"{out_dir}: no {CHECKPOINT} to resume from (start a new run with --out)")
+        arrays = read_npz(path)
+        state = json.loads(str(arrays.pop(STATE_KEY)))
+        config = TrainConfig.from_dict({**state["config"], **({"epochs": epochs} if epochs else {})})
+        trainer = cls(config, out_dir, data=data, data_dir=data_dir, callbacks=callbacks)
+        trainer._prepare()
+        optimizer_state = {
+            key[len(OPTIMIZER_PREFIX) :]: arrays.pop(key)
+            for key in list(arrays)
+            if key.startswith(OPTIMIZER_PREFIX)
+        }
+        arrays.pop(ARCHITECTURE_KEY, None)
+        trainer.model.set_weights(arrays, source=str(path))
+        trainer.optimizer.load_state_dict(optimizer_state)
+        trainer.rng.bit_generator.state = state["rng"]
+        trainer.model.set_rng_state(state["model_rng"])
+        trainer.history = state["history"]
+        trainer.completed_epochs = state["completed_epochs"]
+        trainer.elapsed_seconds = state["elapsed_seconds"]
+        trainer.best_val_accuracy = state["best_val_accuracy"]
+        return trainer
+
+    # --- the loop -------------------------------------------------------------------------
+    def run(self):
+        """Train until `config.epochs` are done; returns the history (one dict per epoch)."""
+        from tinycnn import SoftmaxCrossEntropy
+
+        steps = self._prepare()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        loss_function = SoftmaxCrossEntropy()
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        try:
+            for epoch in range(self.completed_epochs + 1, self.config.epochs + 1):
+                started = time.perf_counter()
+                train_loss, train_accuracy = self._train_one_epoch(epoch, steps, loss_function)
+                train_seconds = time.perf_counter() - started
+                record = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "train_accuracy": train_accuracy,
+                    "learning_rate": self.optimizer.current_learning_rate(),
+                    "train_seconds": train_seconds,
+                }
+                if len(self.split.val_labels):
+                    record["val_loss"], record["val_accuracy"] = evaluate_logits(
+                        self.model, self.split.val_images, self.split.val_labels
+                    )
+                record["epoch_seconds"] = time.perf_counter() - started
+                self.elapsed_seconds += record["epoch_seconds"]
+                self.history.append(record)
+                self.completed_epochs = epoch
+                self._save(record)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(epoch, record)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(self.out_dir, self.completed_epochs, self.config.epochs) from None
+        for callback in self.callbacks:
+            callback.on_train_end(self.history)
+        return self.history
+
+    def _train_one_epoch(self, epoch, steps, loss_function):
+        from handdigit.augment import augment_batch
+
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, steps)
+        images, labels = self.split.train_images, self.split.train_labels
+        order = self.rng.permutation(len(labels))
+        total_loss = total_correct = seen = 0
+        for step in range(steps):
+            index = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
+            batch = images[index]
+            if self.config.augment:
+                batch = augment_batch(batch[..., 0], self.rng)[..., None]
+            logits = self.model.forward(batch, training=True)
+            loss = loss_function.forward(logits, labels[index])
+            self.model.backward(loss_function.backward(), input_gradient=False)
+            self.optimizer.step(self.model)
+            correct = int(np.sum(logits.argmax(axis=1) == labels[index]))
+            total_loss += loss * len(index)
+            total_correct += correct
+            seen += len(index)
+            metrics = {"loss": total_loss / seen, "accuracy": total_correct / seen, "images": seen}
+            for callback in self.callbacks:
+                callback.on_batch_end(step, metrics)
+        return total_loss / seen, total_correct / seen
+
+    # --- files ----------------------------------------------------------------------------
+    def _save(self, record):
+        from tinycnn.model import ARCHITECTURE_KEY
+        from tinycnn.weights_file import write_npz_atomic
+
+        score = record.get("val_accuracy")
+        if score is None or score > self.best_val_accuracy:  # without validation, the latest is best
+            self.best_val_accuracy = score if score is not None else self.best_val_accuracy
+            self.model.save(self.out_dir / "best.npz")
+        self.model.save(self.out_dir / "weights.npz")
+        state = {
+            "config": self.config.to_dict(),
+            "completed_epochs": self.completed_epochs,
+            "elapsed_seconds": self.elapsed_seconds,
+            "best_val_accuracy": self.best_val_accuracy,
+            "history": self.history,
+            "rng": self.rng.bit_generator.state,
+            "model_rng": self.model.rng_state(),
+        }
+        arrays = {
+            ARCHITECTURE_KEY: np.array(json.dumps(self.model.architecture())),
+            **self.model.get_weights(),
+            **{OPTIMIZER_PREFIX + key: value for key, value in self.optimizer.state_dict().items()},
+            STATE_KEY: np.array(json.dumps(state)),
+        }
+        write_npz_atomic(self.out_dir / CHECKPOINT, arrays)
+        self._write_history()
+
+    def summary(self):
+        """What history.json holds: how to repeat the run, its data, and every epoch."""
+        import numba
+
+        from handdigit.data import FILES
+
+        return {
+            "config": self.config.to_dict(),
+            "command": self.config.command_line(self.out_dir),
+            "data_sha256": dict(FILES),
+            "train_images": int(len(self.split.train_labels)),
+            "val_images": int(len(self.split.val_labels)),
+            "completed_epochs": self.completed_epochs,
+            "elapsed_seconds": self.elapsed_seconds,
+            "best_val_accuracy": self.best_val_accuracy if len(self.split.val_labels) else None,
+            "versions": {
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "numba": numba.__version__,
+            },
+            "epochs": self.history,
+        }
+
+    def _write_history(self):
+        from handdigit.plots import plot_training_curves
+        from handdigit.util import write_text_atomic
+
+        write_text_atomic(self.out_dir / "history.json", json.dumps(self.summary(), indent=2) + "\n")
+        plot_training_curves(self.history, self.out_dir / "curves.png")

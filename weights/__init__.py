@@ -1,0 +1,1 @@
+"""The shipped weights of the reference network and their model card (installed as handdigit.weights)."""
