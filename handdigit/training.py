@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from handdigit.architecture import build_model
+from handdigit.util import interrupts_deferred
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -296,7 +297,8 @@ class Trainer:
                 self.elapsed_seconds += record["epoch_seconds"]
                 self.history.append(record)
                 self.completed_epochs = epoch
-                self._save(record)
+                with interrupts_deferred():
+                    self._save(record)
                 for callback in self.callbacks:
                     callback.on_epoch_end(epoch, record)
         except KeyboardInterrupt:

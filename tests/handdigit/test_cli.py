@@ -1,0 +1,82 @@
+"""The `handdigit` command as a user runs it: good runs, and bad arguments without tracebacks."""
+
+import json
+
+import pytest
+from conftest import run_handdigit
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["train", "--epochs", "0", "--out", "x"], "expected a positive integer"),
+        (["train", "--optimizer", "rmsprop", "--out", "x"], "invalid choice: 'rmsprop'"),
+        (["train", "--val-split", "1.5", "--out", "x"], "fraction in [0, 1)"),
+        (["train", "--lr", "abc", "--out", "x"], "expected a number > 0"),
+        (["train"], "one of the arguments --out --resume is required"),
+        (["train", "--out", "a", "--resume", "b"], "not allowed with argument"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_bad_arguments_get_a_usage_message(arguments, message):
+    result = run_handdigit(*arguments)
+    assert result.returncode == 2
+    assert "usage: handdigit" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_resuming_a_directory_without_a_run_is_one_clear_line(tmp_path):
+    result = run_handdigit("train", "--resume", tmp_path)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"handdigit train: error: {tmp_path}: no checkpoint.npz to resume from (start a new run with --out)"
+    )
+
+
+def test_a_missing_data_directory_is_one_clear_line(tmp_path):
+    result = run_handdigit("train", "--out", tmp_path / "run", "--data-dir", tmp_path / "nowhere")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr
+
+
+def test_a_subset_larger_than_mnist_is_refused(tmp_path, mnist_dir):
+    result = run_handdigit("train", "--out", tmp_path / "run", "--subset", "100000", "--data-dir", mnist_dir)
+    assert result.returncode == 1 and "larger than the training set" in result.stderr
+
+
+def test_train_then_evaluate_as_a_user_would(tmp_path, mnist_dir):
+    """A small run prints a line per epoch, then `evaluate` reports on its weights with figures."""
+    run = tmp_path / "run"
+    result = run_handdigit(
+        "train", "--epochs", "2", "--subset", "800", "--no-augment", "--out", run, "--data-dir", mnist_dir
+    )
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/2: loss" in result.stderr and "val acc" in result.stderr
+    assert "Training: handdigit train --epochs 2" in result.stdout
+    again = run_handdigit("train", "--epochs", "2", "--subset", "800", "--out", run, "--data-dir", mnist_dir)
+    assert again.returncode == 2 and f"resume it with --resume {run}" in again.stderr
+    done = run_handdigit("train", "--resume", run, "--data-dir", mnist_dir)
+    assert done.returncode == 0 and "already done" in done.stdout
+
+    report_dir = tmp_path / "report"
+    evaluated = run_handdigit(
+        "evaluate", "--weights", run / "best.npz", "--data-dir", mnist_dir, "--out", report_dir
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "Test accuracy" in evaluated.stdout and "precision" in evaluated.stdout
+    for name in ("confusion-matrix.png", "misclassified.png", "reliability.png", "metrics.json"):
+        assert (report_dir / name).is_file(), name
+    as_json = run_handdigit("evaluate", "--weights", run / "best.npz", "--data-dir", mnist_dir, "--json")
+    metrics = json.loads(as_json.stdout)
+    assert metrics["images"] == 10000 and sum(map(sum, metrics["confusion_matrix"])) == 10000
+    assert 0.5 < metrics["accuracy"] < 1.0
+
+
+def test_evaluate_with_a_damaged_weights_file_is_one_clear_line(tmp_path, mnist_dir):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    result = run_handdigit("evaluate", "--weights", bad, "--data-dir", mnist_dir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("handdigit evaluate: error:") and "not a readable .npz" in result.stderr

@@ -1,0 +1,185 @@
+"""Training: the API end to end on a subset, exact resumption after SIGKILL, clean SIGINT."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPOSITORY, run_handdigit
+
+from handdigit.training import Callback, TrainConfig, Trainer, TrainingInterrupted, learning_rate_schedule
+from tinycnn import Sequential
+
+
+class BatchLosses(Callback):
+    def __init__(self):
+        self.losses = []
+        self.running = 0.0
+
+    def on_batch_end(self, step, metrics):
+        # metrics["loss"] is a running mean; recover each batch's own loss from it
+        total = metrics["loss"] * metrics["images"]
+        self.losses.append(total - self.running)
+        self.running = total
+
+    def on_epoch_begin(self, epoch, steps):
+        self.running = 0.0
+
+
+def test_a_short_run_learns_and_writes_its_files(tmp_path, mnist):
+    """On 1,500 images the loss falls, validation beats chance by far, and every file is written."""
+    config = TrainConfig(epochs=3, subset=1500, val_split=0.2, seed=3)
+    history = Trainer(config, tmp_path, data=mnist).run()
+    assert [record["epoch"] for record in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["val_accuracy"] > 0.6
+    for name in ("checkpoint.npz", "weights.npz", "best.npz", "history.json", "curves.png"):
+        assert (tmp_path / name).is_file(), name
+    summary = json.loads((tmp_path / "history.json").read_text())
+    assert summary["config"] == config.to_dict()
+    assert "--subset 1500" in summary["command"] and "--seed 3" in summary["command"]
+    assert summary["train_images"] == 1200 and summary["val_images"] == 300
+    assert summary["data_sha256"]["t10k-labels-idx1-ubyte"].startswith("ff7bcfd4")
+    best = Sequential.load(tmp_path / "best.npz")
+    assert best.parameter_count == 2_380_938
+
+
+def test_same_seed_same_data_gives_the_same_loss_curve(tmp_path, mnist):
+    """Two runs with one seed take identical first steps; another seed does not."""
+    curves = []
+    for seed, directory in ((5, "a"), (5, "b"), (6, "c")):
+        recorder = BatchLosses()
+        Trainer(
+            TrainConfig(epochs=1, subset=640, val_split=0, seed=seed),
+            tmp_path / directory,
+            data=mnist,
+            callbacks=[recorder],
+        ).run()
+        curves.append(recorder.losses)
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
+    assert not np.allclose(curves[0], curves[2])
+
+
+class InterruptAfter(Callback):
+    """Presses Ctrl-C (raises KeyboardInterrupt) right after the given epoch is saved."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, record):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_resume_in_process_matches_an_uninterrupted_run(tmp_path, mnist):
+    """Interrupted after epoch 1 and resumed: the weights end bit for bit where an uninterrupted run's do."""
+    config = TrainConfig(epochs=2, subset=600, val_split=0.2, seed=1)
+    Trainer(config, tmp_path / "straight", data=mnist).run()
+    with pytest.raises(TrainingInterrupted, match="1 of 2 epochs are saved"):
+        Trainer(config, tmp_path / "split", data=mnist, callbacks=[InterruptAfter(1)]).run()
+    resumed = Trainer.resume(tmp_path / "split", data=mnist)
+    assert resumed.completed_epochs == 1
+    resumed.run()
+    straight = Sequential.load(tmp_path / "straight" / "weights.npz").get_weights()
+    split = Sequential.load(tmp_path / "split" / "weights.npz").get_weights()
+    for key in straight:
+        assert np.array_equal(straight[key], split[key]), key
+    history = json.loads((tmp_path / "split" / "history.json").read_text())
+    assert [record["epoch"] for record in history["epochs"]] == [1, 2]
+
+
+def test_schedules_start_peak_and_end_where_documented():
+    """onecycle warms up from peak/25 to the peak, then anneals to peak/1000; cosine ends at 0."""
+    config = TrainConfig(epochs=10, learning_rate=0.01, schedule="onecycle")
+    schedule = learning_rate_schedule(config, steps_per_epoch=100)
+    assert schedule(0) == pytest.approx(0.01 / 25)
+    assert max(schedule(step) for step in range(1000)) == pytest.approx(0.01, rel=1e-3)
+    assert schedule(1000) == pytest.approx(0.01 / 1000)
+    cosine = learning_rate_schedule(TrainConfig(epochs=1, learning_rate=0.5, schedule="cosine"), 10)
+    assert cosine(0) == 0.5 and cosine(10) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"epochs": 0},
+        {"optimizer": "rmsprop"},
+        {"val_split": 1.0},
+        {"learning_rate": -1.0},
+        {"schedule": "warm"},
+    ],
+)
+def test_bad_configs_are_refused(changes):
+    with pytest.raises(ValueError):
+        TrainConfig(**changes)
+
+
+def train_command(out, *extra):
+    return [
+        sys.executable, "-m", "handdigit", "train", "--subset", "1600", "--val-split", "0.2",
+        "--epochs", "4", "--batch-size", "32", "--seed", "2", "--data-dir", str(REPOSITORY.parent / "shared/datasets/mnist"),
+        *extra, "--out" if "--resume" not in extra else "", str(out) if "--resume" not in extra else "",
+    ]  # fmt: skip
+
+
+def start(command):
+    return subprocess.Popen(
+        [part for part in command if part],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def wait_for_epochs(directory, count, process, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = directory / "history.json"
+        if history.is_file():
+            try:
+                if json.loads(history.read_text())["completed_epochs"] >= count:
+                    return
+            except (ValueError, KeyError):
+                pass
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    pytest.fail(f"no checkpoint of epoch {count} within {timeout} s")
+
+
+def test_a_run_killed_mid_way_resumes_to_the_same_weights(tmp_path, mnist_dir):
+    """SIGKILL during epoch 2, then `--resume`: the final weights equal an uninterrupted run's."""
+    straight = start(train_command(tmp_path / "straight"))
+    assert straight.wait(timeout=600) == 0, straight.communicate()
+    killed = start(train_command(tmp_path / "killed"))
+    wait_for_epochs(tmp_path / "killed", 1, killed)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert json.loads((tmp_path / "killed" / "history.json").read_text())["completed_epochs"] < 4
+    result = run_handdigit("train", "--resume", tmp_path / "killed", "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Resuming" in result.stdout
+    expected = Sequential.load(tmp_path / "straight" / "weights.npz").get_weights()
+    resumed = Sequential.load(tmp_path / "killed" / "weights.npz").get_weights()
+    for key in expected:
+        assert np.array_equal(expected[key], resumed[key]), key
+    assert not list((tmp_path / "killed").glob(".tmp-*")), "temporary files left behind"
+
+
+def test_sigint_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
+    """Ctrl-C exits with 130, no traceback, a resume hint, and a loadable checkpoint."""
+    process = start(train_command(tmp_path / "run"))
+    wait_for_epochs(tmp_path / "run", 1, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"--resume {tmp_path / 'run'}" in stderr
+    trainer = Trainer.resume(
+        tmp_path / "run", data=None, data_dir=REPOSITORY.parent / "shared/datasets/mnist"
+    )
+    assert 1 <= trainer.completed_epochs < 4
