@@ -87,7 +87,7 @@ class Sequential:
     def predict(self, x, batch_size=256):
         """Inference outputs (N, *output_shape) in batches; nothing is kept for backward."""
         x = self._check_input(x)
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
         outputs = np.empty((x.shape[0], *self.output_shape), self.dtype)
         for start in range(0, x.shape[0], batch_size):
@@ -127,7 +127,13 @@ class Sequential:
         if missing or unexpected:
             details = []
             if missing:
-                details.append(f"missing {', '.join(missing)}")
+                details.append(
+                    "missing "
+                    + ", ".join(
+                        f"{key} (expected shape {expected[key][0].params[expected[key][1]].shape})"
+                        for key in missing
+                    )
+                )
             if unexpected:
                 details.append(f"unexpected {', '.join(unexpected)}")
             raise WeightsFileError(
@@ -198,8 +204,8 @@ class Sequential:
     def load_weights(self, path):
         """Load weights saved from a model of this very architecture into this model."""
         arrays = read_npz(path)
-        stored = _read_architecture(arrays, path)
-        mine = self.architecture()
+        stored = _without_seeds(_read_architecture(arrays, path))
+        mine = _without_seeds(self.architecture())
         for field in ("input_shape", "dtype", "layers"):
             if stored.get(field) != mine[field]:
                 raise WeightsFileError(
@@ -252,6 +258,16 @@ class Sequential:
     def __repr__(self):
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n], input_shape={self.input_shape})"
+
+
+def _without_seeds(architecture):
+    """The architecture minus random seeds (a Dropout seed changes no weight's meaning)."""
+    layers = [
+        {**spec, "config": {k: v for k, v in spec.get("config", {}).items() if k != "seed"}}
+        for spec in architecture.get("layers", [])
+        if isinstance(spec, dict)
+    ]
+    return {**architecture, "layers": layers}
 
 
 def _read_architecture(arrays, path):

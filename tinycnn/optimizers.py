@@ -34,7 +34,7 @@ class Optimizer:
 
     def __init__(self, learning_rate, weight_decay=0.0):
         if not callable(learning_rate):
-            learning_rate = _positive(learning_rate, "learning_rate")
+            learning_rate = _positive(learning_rate, f"{type(self).__name__}: learning_rate")
         if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
             raise ValueError(
                 f"{type(self).__name__}: weight_decay must be a number >= 0, got {weight_decay!r}"
@@ -65,7 +65,15 @@ class Optimizer:
     def _slots_for(self, param_id, param):
         if param_id not in self.slots:
             self.slots[param_id] = {name: np.zeros_like(param) for name in self.slot_names}
-        return self.slots[param_id]
+        slots = self.slots[param_id]
+        for name, value in slots.items():
+            if value.shape != param.shape or value.dtype != param.dtype:
+                raise WeightsFileError(
+                    f"{type(self).__name__}: state {name!r} of parameter {param_id!r} has shape {value.shape} "
+                    f"{value.dtype}, but the parameter is {param.shape} {param.dtype} "
+                    "(optimizer state from another model?)"
+                )
+        return slots
 
     def update(self, param, gradient, slots, learning_rate):
         """Apply one step to `param` in place."""
@@ -84,7 +92,7 @@ class Optimizer:
         }
         for param_id, slots in self.slots.items():
             for name, value in slots.items():
-                state[f"slot/{param_id}/{name}"] = value
+                state[f"slot/{param_id}/{name}"] = value.copy()
         return state
 
     def load_state_dict(self, state):

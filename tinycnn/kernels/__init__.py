@@ -96,10 +96,21 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
 
 
 def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
-    """One Adam step on param, m, v in place (one pass over memory with Numba)."""
+    """One Adam step on param, m, v in place (one pass over memory with Numba).
+
+    All four arrays must share one shape and dtype: the kernel indexes them as one flat range.
+    """
+    if not (param.shape == gradient.shape == m.shape == v.shape):
+        raise ValueError(
+            f"adam_update: param {param.shape}, gradient {gradient.shape}, m {m.shape} and v {v.shape} must match"
+        )
+    if not (param.dtype == gradient.dtype == m.dtype == v.dtype) or not all(
+        array.flags.c_contiguous for array in (param, gradient, m, v)
+    ):
+        raise ValueError("adam_update: param, gradient, m and v must be C-contiguous arrays of one dtype")
     module = _load()
     scalar = param.dtype.type
     with _lock:
         module.adam_update(
-            param, gradient, m, v, scalar(alpha), scalar(beta_1), scalar(beta_2), scalar(epsilon)
+            param, gradient, m, v, scalar(alpha), scalar(1 - beta_1), scalar(1 - beta_2), scalar(epsilon)
         )

@@ -127,18 +127,18 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
 
 
 @njit(cache=True, parallel=True)
-def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
+def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     """One Adam step in a single pass over memory (Keras' form; see tinycnn.optimizers).
 
-    All arrays of one shape, C-contiguous, updated in place; scalars of the arrays' dtype.
+    All arrays of one shape, C-contiguous, updated in place. The scalars come in the arrays' dtype,
+    with 1 - beta precomputed: an integer literal here would promote float32 arithmetic to float64.
     """
     flat_param, flat_gradient = param.reshape(-1), gradient.reshape(-1)
     flat_m, flat_v = m.reshape(-1), v.reshape(-1)
-    one = beta_1 - beta_1 + 1  # 1 in the scalars' own type, so float32 stays float32
     for i in prange(flat_param.size):
         g = flat_gradient[i]
-        m_i = flat_m[i] + (one - beta_1) * (g - flat_m[i])
-        v_i = flat_v[i] + (one - beta_2) * (g * g - flat_v[i])
+        m_i = flat_m[i] + one_minus_beta_1 * (g - flat_m[i])
+        v_i = flat_v[i] + one_minus_beta_2 * (g * g - flat_v[i])
         flat_m[i] = m_i
         flat_v[i] = v_i
         flat_param[i] -= (alpha * m_i) / (np.sqrt(v_i) + epsilon)

@@ -78,10 +78,10 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
             dx[:, rows, columns, :] += np.where(argmax == ph * pool_w + pw, dy, 0)
 
 
-def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
+def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     """See `numba_kernels.adam_update`."""
-    m += (1 - beta_1) * (gradient - m)
-    v += (1 - beta_2) * (np.square(gradient) - v)
+    m += one_minus_beta_1 * (gradient - m)
+    v += one_minus_beta_2 * (np.square(gradient) - v)
     param -= (alpha * m) / (np.sqrt(v) + epsilon)
 
 

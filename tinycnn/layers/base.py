@@ -39,6 +39,7 @@ class Layer:
         self.output_shape = None
         self.dtype = None
         self._saved = None
+        self._batch_size = None
 
     # --- building -------------------------------------------------------------------------
     @property
@@ -88,6 +89,7 @@ class Layer:
                 f"{self.describe()}: expected input of shape {format_shape(self.input_shape)}, "
                 f"got {tuple(x.shape)}"
             )
+        self._batch_size = x.shape[0]
         return x.astype(self.dtype, copy=False)
 
     def saved(self):
@@ -101,13 +103,13 @@ class Layer:
         return saved
 
     def check_gradient(self, dy):
-        """dL/d(output) must match the output of the last forward."""
+        """dL/d(output) must match the output of the last forward, batch size included."""
         expected = self.output_shape
-        if not isinstance(dy, np.ndarray) or dy.shape[1:] != expected:
+        if not isinstance(dy, np.ndarray) or dy.shape != (self._batch_size, *expected):
             got = tuple(dy.shape) if isinstance(dy, np.ndarray) else type(dy).__name__
             raise ShapeError(
                 f"{self.describe()}: backward expected a gradient of shape "
-                f"{format_shape(expected)}, got {got}"
+                f"{(self._batch_size, *expected)} (the last forward's output), got {got}"
             )
         return np.ascontiguousarray(dy, dtype=self.dtype)
 

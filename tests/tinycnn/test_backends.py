@@ -1,0 +1,160 @@
+"""Backend selection and isolation: the NumPy backend in a subprocess agrees with Numba here,
+`import tinycnn` stays free of Numba, and concurrent predictions on two models are safe."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinycnn
+from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Run in a child process: load the model and the batch, report backend, outputs and gradients.
+CHILD = """
+import sys
+import numpy as np
+import tinycnn
+from tinycnn import Sequential, SoftmaxCrossEntropy
+
+folder = sys.argv[1]
+model = Sequential.load(folder + "/model.npz")
+with np.load(folder + "/batch.npz") as batch:
+    x, labels = batch["x"], batch["labels"]
+loss = SoftmaxCrossEntropy()
+logits = model.forward(x, training=False)
+value = loss.forward(logits, labels)
+dx = model.backward(loss.backward())
+grads = {f"grad/{layer.name}/{key}": g for layer in model.layers for key, g in layer.grads.items()}
+np.savez(folder + "/out.npz", backend=np.array(tinycnn.backend()), numba_imported=np.array("numba" in sys.modules),
+         logits=logits, loss=np.array(value), dx=dx, predicted=model.predict(x, batch_size=2), **grads)
+"""
+
+
+def run_child(folder, **environment):
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
+    }
+    env.update(environment)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    with np.load(folder / "out.npz") as out:
+        return {name: out[name] for name in out.files}
+
+
+def small_network():
+    return Sequential(
+        [Conv2D(4, 3, padding="same"), ReLU(), MaxPool2D(2), Conv2D(5, (2, 3), strides=(2, 1)), ReLU(),
+         MaxPool2D((2, 1), strides=1), Dropout(0.5), Flatten(), Dense(6)],
+        input_shape=(10, 9, 3), dtype=np.float64, seed=4,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("environment", [{"TINYCNN_BACKEND": "numpy"}, {"NUMBA_DISABLE_JIT": "1"}])
+def test_numpy_backend_in_subprocess_matches_numba_here(tmp_path, environment):
+    """A child with TINYCNN_BACKEND=numpy or NUMBA_DISABLE_JIT=1 runs NumPy kernels (without importing
+    Numba) and its logits, loss, dx and grads equal the Numba backend's in this process."""
+    if tinycnn.backend() != "numba":
+        pytest.skip("this process must run the Numba backend to compare against it")
+    model = small_network()
+    for layer in model.layers:
+        if "bias" in layer.params:
+            layer.params["bias"][...] = np.random.default_rng(9).standard_normal(layer.params["bias"].shape)
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((5, 10, 9, 3)), rng.integers(0, 6, 5)
+    model.save(tmp_path / "model.npz")
+    np.savez(tmp_path / "batch.npz", x=x, labels=labels)
+
+    loss = SoftmaxCrossEntropy()
+    logits = model.forward(x, training=False)
+    value = loss.forward(logits, labels)
+    dx = model.backward(loss.backward())
+
+    child = run_child(tmp_path, **environment)
+    assert str(child["backend"]) == "numpy"
+    assert not child["numba_imported"]
+    np.testing.assert_allclose(child["logits"], logits, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(child["predicted"], logits, rtol=1e-12, atol=1e-12)
+    assert float(child["loss"]) == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(child["dx"], dx, rtol=1e-12, atol=1e-14)
+    for layer in model.layers:
+        for key, gradient in layer.grads.items():
+            np.testing.assert_allclose(child[f"grad/{layer.name}/{key}"], gradient, rtol=1e-12, atol=1e-14)
+
+
+def test_import_does_not_import_numba():
+    """`import tinycnn` (and building a model) leaves Numba unimported; it loads on first kernel use."""
+    code = (
+        "import sys, numpy as np, tinycnn\n"
+        "assert 'numba' not in sys.modules, 'import tinycnn imported numba'\n"
+        "tinycnn.Sequential([tinycnn.Conv2D(2, 3), tinycnn.Flatten(), tinycnn.Dense(2)], input_shape=(5, 5, 1))\n"
+        "assert 'numba' not in sys.modules, 'building a model imported numba'\n"
+        "print('ok')\n"
+    )
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_unknown_backend_name_is_a_clear_error():
+    """TINYCNN_BACKEND=cuda fails on first kernel use with a ValueError listing the choices."""
+    code = "import tinycnn\ntry:\n    tinycnn.backend()\nexcept ValueError as error:\n    print(error)\n"
+    env = {**os.environ, "TINYCNN_BACKEND": "cuda"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "TINYCNN_BACKEND must be one of ('numba', 'numpy'), got 'cuda'" in result.stdout
+
+
+def test_concurrent_predict_on_two_models_matches_sequential():
+    """Two threads predicting at the same time on two models get exactly their sequential results."""
+    models = [
+        Sequential(
+            [Conv2D(8, 3, padding="same"), ReLU(), MaxPool2D(2), Conv2D(8, 3), ReLU(), Flatten(), Dense(10)],
+            input_shape=(16, 16, 1),
+            seed=seed,
+        )
+        for seed in (1, 2)
+    ]
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((24, 16, 16, 1), dtype=np.float32) for _ in models]
+    expected = [model.predict(x, batch_size=8) for model, x in zip(models, inputs, strict=True)]
+    start = threading.Barrier(2)
+    results, errors = [[], []], []
+
+    def work(index):
+        try:
+            start.wait()
+            for _ in range(15):
+                results[index].append(models[index].predict(inputs[index], batch_size=8))
+        except BaseException as error:  # reported below; a thread's exception would otherwise vanish
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    for index in range(2):
+        assert len(results[index]) == 15
+        for result in results[index]:
+            np.testing.assert_array_equal(result, expected[index])

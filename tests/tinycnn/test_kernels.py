@@ -1,0 +1,173 @@
+"""Both kernel modules (Numba and the NumPy twin), called directly, against the naive loops.
+
+The dispatcher `tinycnn.kernels` picks one backend per process, so these tests import
+`tinycnn.kernels.numba_kernels` and `tinycnn.kernels.numpy_kernels` themselves.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tinycnn import reference as ref
+
+from .helpers import KERNEL_MODULE_NAMES, assert_close, kernel_module
+
+JIT_ENABLED = os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
+
+sizes = st.integers(1, 7)
+small = st.integers(1, 3)
+
+
+@st.composite
+def window_geometry(draw):
+    """(x_shape, kernel, strides, pad_top, pad_left, out_h, out_w) of a valid or "same" convolution."""
+    n, h, w, c = draw(st.integers(1, 2)), draw(sizes), draw(sizes), draw(small)
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    strides = (draw(small), draw(small))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    if padding == "valid":
+        assume(h >= kernel[0] and w >= kernel[1])
+    out_h, out_w, pad_top, pad_left = ref.conv_geometry(h, w, kernel, strides, padding)
+    return (n, h, w, c), kernel, strides, pad_top, pad_left, out_h, out_w
+
+
+@pytest.fixture(params=KERNEL_MODULE_NAMES)
+def kernels(request):
+    return kernel_module(request.param)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=window_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_im2col_matches_naive(module_name, geometry, seed):
+    """im2col of each kernel module equals the naive element-by-element unfold (float64, exactly)."""
+    kernels = kernel_module(module_name)
+    x_shape, kernel, strides, pad_top, pad_left, out_h, out_w = geometry
+    x = np.random.default_rng(seed).standard_normal(x_shape)
+    expected = ref.im2col(x, kernel, strides, pad_top, pad_left, out_h, out_w)
+    cols = np.full(expected.shape, np.nan)  # every element must be written, padding included
+    kernels.im2col(x, *kernel, *strides, pad_top, pad_left, out_h, out_w, cols)
+    np.testing.assert_array_equal(cols, expected)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=window_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_col2im_matches_naive(module_name, geometry, seed):
+    """col2im of each kernel module equals the naive fold, overwriting whatever dx held before."""
+    kernels = kernel_module(module_name)
+    x_shape, kernel, strides, pad_top, pad_left, out_h, out_w = geometry
+    rows, width = x_shape[0] * out_h * out_w, kernel[0] * kernel[1] * x_shape[3]
+    cols = np.random.default_rng(seed).standard_normal((rows, width))
+    expected = ref.col2im(cols, x_shape, kernel, strides, pad_top, pad_left, out_h, out_w)
+    dx = np.full(x_shape, np.nan)  # garbage in the output must not leak into the result
+    kernels.col2im(cols, *kernel, *strides, pad_top, pad_left, out_h, out_w, dx)
+    assert_close(dx, expected, 1e-12)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=window_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_im2col_col2im_adjoint(module_name, geometry, seed):
+    """<im2col(x), Y> == <x, col2im(Y)>: col2im is exactly the adjoint (transpose) of im2col."""
+    kernels = kernel_module(module_name)
+    x_shape, kernel, strides, pad_top, pad_left, out_h, out_w = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape)
+    y = rng.standard_normal((x_shape[0] * out_h * out_w, kernel[0] * kernel[1] * x_shape[3]))
+    cols, folded = np.empty_like(y), np.empty_like(x)
+    kernels.im2col(x, *kernel, *strides, pad_top, pad_left, out_h, out_w, cols)
+    kernels.col2im(y, *kernel, *strides, pad_top, pad_left, out_h, out_w, folded)
+    left, right = np.sum(cols * y), np.sum(x * folded)
+    scale = np.sum(np.abs(cols * y)) + 1e-300
+    assert abs(left - right) / scale < 1e-12
+
+
+@st.composite
+def pool_geometry(draw):
+    """(x_shape, pool, strides) with the pool fitting the image; strides may overlap or skip."""
+    n, h, w, c = draw(st.integers(1, 2)), draw(sizes), draw(sizes), draw(small)
+    pool = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    strides = (draw(small), draw(small))
+    assume(h >= pool[0] and w >= pool[1])
+    return (n, h, w, c), pool, strides
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=pool_geometry(), seed=st.integers(0, 2**32 - 1), ties=st.booleans())
+def test_maxpool_matches_naive(module_name, geometry, seed, ties):
+    """maxpool_forward/backward of each kernel module equal the naive loops (values, argmax, dx).
+
+    With `ties`, inputs are small integers so windows often hold repeated maxima.
+    """
+    kernels = kernel_module(module_name)
+    x_shape, pool, strides = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, x_shape).astype(np.float64) if ties else rng.standard_normal(x_shape)
+    expected_y, expected_argmax = ref.maxpool_forward(x, pool, strides)
+    y = np.full(expected_y.shape, np.nan)
+    argmax = np.full(expected_y.shape, -1, np.int32)
+    kernels.maxpool_forward(x, *pool, *strides, y, argmax)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    dy = rng.standard_normal(y.shape)
+    dx = np.full(x_shape, np.nan)
+    kernels.maxpool_backward(dy, argmax, *pool, *strides, dx)
+    assert_close(dx, ref.maxpool_backward(dy, expected_argmax, x_shape, pool, strides), 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_update_matches_naive(kernels, dtype):
+    """adam_update of each kernel module equals the naive element loop, in place on param, m and v."""
+    rng = np.random.default_rng(0)
+    shape = (3, 5)
+    param, m, v = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    v = np.abs(v)
+    gradient = rng.standard_normal(shape).astype(dtype)
+    expected = [array.copy() for array in (param, m, v)]
+    scalars = [dtype(value) for value in (0.01, 1 - 0.9, 1 - 0.999, 1e-7)]  # alpha, 1-beta_1, 1-beta_2, eps
+    ref.adam_update(*expected[:1], gradient, *expected[1:], *scalars)
+    kernels.adam_update(param, gradient, m, v, *scalars)
+    tolerance = 1e-14 if dtype == np.float64 else 1e-6
+    for actual, wanted in zip((param, m, v), expected, strict=True):
+        assert actual.dtype == dtype
+        assert_close(actual, wanted, tolerance)
+
+
+def test_kernels_float32(kernels):
+    """The float32 variants of im2col and maxpool give the float64 naive results rounded to float32."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 5, 6, 3)).astype(np.float32)
+    out_h, out_w, pad_top, pad_left = ref.conv_geometry(5, 6, (3, 2), (2, 1), "same")
+    cols = np.empty((2 * out_h * out_w, 3 * 2 * 3), np.float32)
+    kernels.im2col(x, 3, 2, 2, 1, pad_top, pad_left, out_h, out_w, cols)
+    np.testing.assert_array_equal(cols, ref.im2col(x, (3, 2), (2, 1), pad_top, pad_left, out_h, out_w))
+    y = np.empty((2, 2, 3, 3), np.float32)
+    argmax = np.empty((2, 2, 3, 3), np.int32)
+    kernels.maxpool_forward(x, 2, 2, 2, 2, y, argmax)
+    expected_y, expected_argmax = ref.maxpool_forward(x, 2, 2)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "numba",
+        "numpy",
+    ],
+)
+def test_adam_update_float32_is_computed_in_float32(module_name):
+    """The float32 adam_update equals the naive float32 loop bit for bit (the Numba kernel's stated intent)."""
+    kernels = kernel_module(module_name)
+    rng = np.random.default_rng(0)
+    param, m, v, gradient = (rng.standard_normal((50, 20)).astype(np.float32) for _ in range(4))
+    v = np.abs(v)
+    scalars = [
+        np.float32(value) for value in (0.01 * np.sqrt(1 - 0.999) / (1 - 0.9), 1 - 0.9, 1 - 0.999, 1e-7)
+    ]
+    expected = [array.copy() for array in (param, m, v)]
+    ref.adam_update(expected[0], gradient, expected[1], expected[2], *scalars)
+    kernels.adam_update(param, gradient, m, v, *scalars)
+    for name, actual, wanted in zip("pmv", (param, m, v), expected, strict=True):
+        np.testing.assert_array_equal(actual, wanted, err_msg=name)

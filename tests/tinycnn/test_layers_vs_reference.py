@@ -1,0 +1,208 @@
+"""The fast layers (through the process's kernel backend) against the naive twins, in float64.
+
+Shapes are drawn by Hypothesis: batch, height, width, channels, filters, kernel and pool sizes,
+strides, padding; combinations a layer cannot take are skipped with `assume`.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
+from tinycnn import reference as ref
+
+from .helpers import assert_close, built
+
+TOLERANCE = 1e-9
+
+
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(1, 8),
+    width=st.integers(1, 8),
+    channels=st.integers(1, 3),
+    filters=st.integers(1, 3),
+    kernel_h=st.integers(1, 4),
+    kernel_w=st.integers(1, 4),
+    stride_h=st.integers(1, 3),
+    stride_w=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv2d_matches_naive(
+    batch, height, width, channels, filters, kernel_h, kernel_w, stride_h, stride_w, padding, seed
+):
+    """Conv2D forward and backward (dx, dkernel, dbias) equal the naive loops to 1e-9."""
+    if padding == "valid":
+        assume(height >= kernel_h and width >= kernel_w)
+    strides = (stride_h, stride_w)
+    layer = built(
+        Conv2D(filters, (kernel_h, kernel_w), strides=strides, padding=padding),
+        (height, width, channels),
+        seed=seed,
+    )
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, height, width, channels))
+    kernel, bias = layer.params["kernel"], layer.params["bias"]
+    y = layer.forward(x)
+    assert_close(y, ref.conv2d_forward(x, kernel, bias, strides, padding), TOLERANCE)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    expected_dx, expected_dkernel, expected_dbias = ref.conv2d_backward(x, kernel, dy, strides, padding)
+    assert_close(dx, expected_dx, TOLERANCE)
+    assert_close(layer.grads["kernel"], expected_dkernel, TOLERANCE)
+    assert_close(layer.grads["bias"], expected_dbias, TOLERANCE)
+
+
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(1, 8),
+    width=st.integers(1, 8),
+    channels=st.integers(1, 3),
+    pool_h=st.integers(1, 3),
+    pool_w=st.integers(1, 3),
+    stride_h=st.integers(1, 3) | st.none(),
+    stride_w=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_maxpool2d_matches_naive(batch, height, width, channels, pool_h, pool_w, stride_h, stride_w, seed):
+    """MaxPool2D forward/backward equal the naive loops, incl. non-square pools and overlapping strides."""
+    assume(height >= pool_h and width >= pool_w)
+    strides = None if stride_h is None else (stride_h, stride_w)  # None: strides = pool size
+    layer = built(MaxPool2D((pool_h, pool_w), strides=strides), (height, width, channels))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, height, width, channels))
+    y = layer.forward(x)
+    expected_y, argmax = ref.maxpool_forward(x, (pool_h, pool_w), strides)
+    np.testing.assert_array_equal(y, expected_y)
+    dy = rng.standard_normal(y.shape)
+    expected_dx = ref.maxpool_backward(dy, argmax, x.shape, (pool_h, pool_w), strides)
+    assert_close(layer.backward(dy), expected_dx, TOLERANCE)
+
+
+@given(
+    batch=st.integers(1, 4),
+    inputs=st.integers(1, 12),
+    units=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_dense_matches_naive(batch, inputs, units, seed):
+    """Dense forward and backward (dx, dkernel, dbias) equal the naive loops to 1e-9."""
+    layer = built(Dense(units), (inputs,), seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, inputs))
+    y = layer.forward(x)
+    assert_close(y, ref.dense_forward(x, layer.params["kernel"], layer.params["bias"]), TOLERANCE)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    expected_dx, expected_dkernel, expected_dbias = ref.dense_backward(x, layer.params["kernel"], dy)
+    assert_close(dx, expected_dx, TOLERANCE)
+    assert_close(layer.grads["kernel"], expected_dkernel, TOLERANCE)
+    assert_close(layer.grads["bias"], expected_dbias, TOLERANCE)
+
+
+@given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=4), seed=st.integers(0, 2**32 - 1))
+def test_relu_flatten_match_naive(shape, seed):
+    """ReLU and Flatten forward/backward equal the element-by-element twins."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    x[rng.random(shape) < 0.2] = 0.0  # exact zeros: the gradient there is 0
+    dy = rng.standard_normal(shape)
+    relu = ReLU()
+    np.testing.assert_array_equal(relu.forward(x), ref.relu_forward(x))
+    np.testing.assert_array_equal(relu.backward(dy), ref.relu_backward(x, dy))
+    flatten = Flatten()
+    flat = flatten.forward(x)
+    np.testing.assert_array_equal(flat, ref.flatten(x))
+    np.testing.assert_array_equal(flatten.backward(flat * 2), ref.unflatten(flat * 2, x.shape))
+
+
+@given(rate=st.floats(0.0, 0.95), seed=st.integers(0, 2**32 - 1))
+def test_dropout_matches_naive(rate, seed):
+    """Dropout in training mode is x * keep / (1 - rate) with keep = (uniform >= rate); about 1 - rate kept."""
+    shape = (4, 50)
+    layer = Dropout(rate, seed=seed)
+    layer.build(shape[1:], None, np.float64)
+    x = np.random.default_rng(seed + 1).standard_normal(shape)
+    draws = np.random.default_rng(seed).random(shape)  # what the layer's own generator will draw
+    keep = draws >= rate
+    y = layer.forward(x, training=True)
+    assert_close(y, ref.dropout_forward(x, keep, rate), 1e-15)
+    dy = np.random.default_rng(seed + 2).standard_normal(shape)
+    assert_close(layer.backward(dy), ref.dropout_backward(dy, keep, rate), 1e-15)
+
+
+def test_dropout_keeps_the_right_fraction():
+    """Over 100,000 activations, the kept fraction is 1 - rate within 1% and the mean is preserved."""
+    layer = Dropout(0.3, seed=5)
+    x = np.ones((100, 1000))
+    y = layer.forward(x, training=True)
+    assert abs(np.mean(y != 0) - 0.7) < 0.01
+    assert abs(np.mean(y) - 1.0) < 0.02
+
+
+@given(
+    batch=st.integers(1, 5),
+    classes=st.integers(1, 6),
+    scale=st.sampled_from([1.0, 30.0, 1e3]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_softmax_cross_entropy_matches_naive(batch, classes, scale, seed):
+    """SoftmaxCrossEntropy loss and dlogits equal the per-row math.log/exp twin, also for large logits."""
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((batch, classes)) * scale
+    labels = rng.integers(0, classes, batch)
+    expected_loss, expected_gradient = ref.softmax_cross_entropy(logits, labels)
+    loss = SoftmaxCrossEntropy()
+    assert loss.forward(logits, labels) == pytest.approx(expected_loss, rel=1e-12, abs=1e-12)
+    # p - 1 for a label whose p is ~1 cancels in both versions: an absolute error of a few ulps of 1
+    np.testing.assert_allclose(loss.backward(), expected_gradient, rtol=1e-9, atol=1e-15)
+
+
+def test_network_matches_composed_naive_twins():
+    """A whole Sequential (conv same+valid with strides, pool, dropout, dense) equals the twins chained."""
+    model = Sequential(
+        [Conv2D(3, 3, padding="same"), ReLU(), MaxPool2D(2), Conv2D(4, (2, 3), strides=(1, 2)), ReLU(),
+         Dropout(0.5, seed=7), Flatten(), Dense(5)],
+        input_shape=(8, 7, 2), dtype=np.float64, seed=1,
+    )  # fmt: skip
+    conv1, _, _, conv2, _, dropout, _, dense = model.layers
+    for layer in (conv1, conv2, dense):
+        layer.params["bias"][...] = np.random.default_rng(3).standard_normal(layer.params["bias"].shape)
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((3, 8, 7, 2)), rng.integers(0, 5, 3)
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(model.forward(x, training=True), labels)
+    dx = model.backward(loss.backward())
+
+    # The same network by hand, with the mask the dropout layer drew (its generator re-created).
+    a1 = ref.conv2d_forward(x, conv1.params["kernel"], conv1.params["bias"], (1, 1), "same")
+    r1 = ref.relu_forward(a1)
+    p1, argmax = ref.maxpool_forward(r1, 2)
+    a2 = ref.conv2d_forward(p1, conv2.params["kernel"], conv2.params["bias"], (1, 2), "valid")
+    r2 = ref.relu_forward(a2)
+    keep = np.random.default_rng(7).random(r2.shape) >= 0.5
+    d2 = ref.dropout_forward(r2, keep, 0.5)
+    flat = ref.flatten(d2)
+    logits = ref.dense_forward(flat, dense.params["kernel"], dense.params["bias"])
+    expected_value, dlogits = ref.softmax_cross_entropy(logits, labels)
+    dflat, dkernel3, dbias3 = ref.dense_backward(flat, dense.params["kernel"], dlogits)
+    dr2 = ref.dropout_backward(ref.unflatten(dflat, d2.shape), keep, 0.5)
+    dp1, dkernel2, dbias2 = ref.conv2d_backward(
+        p1, conv2.params["kernel"], ref.relu_backward(a2, dr2), (1, 2), "valid"
+    )
+    dr1 = ref.maxpool_backward(dp1, argmax, r1.shape, 2)
+    expected_dx, dkernel1, dbias1 = ref.conv2d_backward(
+        x, conv1.params["kernel"], ref.relu_backward(a1, dr1), (1, 1), "same"
+    )
+
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert_close(dx, expected_dx, TOLERANCE)
+    for layer, dkernel, dbias in (
+        (conv1, dkernel1, dbias1),
+        (conv2, dkernel2, dbias2),
+        (dense, dkernel3, dbias3),
+    ):
+        assert_close(layer.grads["kernel"], dkernel, TOLERANCE)
+        assert_close(layer.grads["bias"], dbias, TOLERANCE)
