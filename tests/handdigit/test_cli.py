@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from conftest import run_handdigit
+
+from .helpers import run_handdigit
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPOSITORY, run_handdigit
 
 from handdigit.training import Callback, TrainConfig, Trainer, TrainingInterrupted, learning_rate_schedule
 from tinycnn import Sequential
+
+from .helpers import REPOSITORY, run_handdigit
 
 
 class BatchLosses(Callback):

@@ -1,0 +1,65 @@
+"""The shipped weights: they load, they meet the targets on the test set, the card tells the truth,
+and they go into the built package."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from handdigit.evaluation import evaluate_weights
+from handdigit.resources import MODEL_CARD, SHIPPED_WEIGHTS, shipped_weights_path, weights_directory
+
+from .helpers import REPOSITORY
+
+
+@pytest.fixture(scope="module")
+def report(mnist):
+    return evaluate_weights(mnist=mnist)
+
+
+def test_shipped_weights_reach_the_targets_on_the_test_set(report):
+    """At least 99.5% test accuracy and a test loss of at most 0.02 (the training issue's targets)."""
+    assert report["weights"] == str(shipped_weights_path())
+    assert report["accuracy"] >= 0.995, report["accuracy"]
+    assert report["loss"] <= 0.02, report["loss"]
+
+
+def test_the_model_card_matches_the_weights_and_the_measurement(report):
+    card = json.loads((weights_directory() / MODEL_CARD).read_text())
+    assert card["weights_sha256"] == hashlib.sha256(shipped_weights_path().read_bytes()).hexdigest()
+    assert card["test"]["accuracy"] == pytest.approx(report["accuracy"], abs=1e-9)
+    assert card["test"]["loss"] == pytest.approx(report["loss"], rel=1e-4)
+    assert card["parameters"] == 2_380_938
+    assert card["command"].startswith("handdigit train")
+    for figure in card["figures"].values():
+        assert (weights_directory() / figure).is_file(), figure
+    assert (weights_directory() / "MODEL_CARD.md").read_text().count(f"{report['accuracy']:.2%}") >= 1
+
+
+def test_the_built_package_contains_the_weights_and_the_card(tmp_path):
+    """`pip install .` gets the weights: the wheel built from the checkout carries them."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPOSITORY),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("handdigit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert f"handdigit/weights/{SHIPPED_WEIGHTS}" in names
+    assert f"handdigit/weights/{MODEL_CARD}" in names
+    assert "tinycnn/kernels/numba_kernels.py" in names
