@@ -171,3 +171,20 @@ def test_adam_update_float32_is_computed_in_float32(module_name):
     kernels.adam_update(param, gradient, m, v, *scalars)
     for name, actual, wanted in zip("pmv", (param, m, v), expected, strict=True):
         np.testing.assert_array_equal(actual, wanted, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=4), seed=st.integers(0, 2**16))
+def test_relu_kernels_match_naive(dtype, shape, seed):
+    """relu_forward and relu_backward of each kernel module equal the naive loops, zeros included."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:: max(1, x.size // 3)] = 0.0  # exact zeros: the gradient there is 0
+    dy = rng.standard_normal(shape).astype(dtype)
+    for name in KERNEL_MODULE_NAMES:
+        module = kernel_module(name)
+        y, dx = np.full_like(x, np.nan), np.full_like(x, np.nan)
+        module.relu_forward(x, y)
+        module.relu_backward(y, dy, dx)
+        np.testing.assert_array_equal(y, ref.relu_forward(x), err_msg=name)
+        np.testing.assert_array_equal(dx, ref.relu_backward(x, dy), err_msg=name)

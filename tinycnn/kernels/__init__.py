@@ -95,6 +95,20 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
         module.maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
 
 
+def relu_forward(x, out):
+    """out = max(x, 0) elementwise, in place; both C-contiguous of one shape."""
+    module = _load()
+    with _lock:
+        module.relu_forward(x, out)
+
+
+def relu_backward(y, dy, dx):
+    """dx = dy where y > 0, else 0, in place; all C-contiguous of one shape."""
+    module = _load()
+    with _lock:
+        module.relu_backward(y, dy, dx)
+
+
 def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
     """One Adam step on param, m, v in place (one pass over memory with Numba).
 

@@ -111,11 +111,30 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
     """Route each output gradient to the input position that won its window.
 
     dy, argmax: (N, OH, OW, C). dx: (N, H, W, C), overwritten; overlapping windows add up.
-    `pool_h` is unused here (argmax already encodes the row) but kept for one signature.
     One image per parallel task, so no two tasks write the same element.
+    When windows tile the image (stride == pool, the usual case), every covered element is written
+    exactly once, the gradient or zero, so dx needs no separate zeroing pass.
     """
     n_images, out_h, out_w, channels = dy.shape
+    _, height, width, _ = dx.shape
+    tiled = stride_h == pool_h and stride_w == pool_w
     for n in prange(n_images):
+        if tiled:
+            for oh in range(out_h):
+                for ph in range(pool_h):
+                    ih = oh * pool_h + ph
+                    for ow in range(out_w):
+                        for pw in range(pool_w):
+                            iw = ow * pool_w + pw
+                            index = ph * pool_w + pw
+                            for c in range(channels):
+                                if argmax[n, oh, ow, c] == index:
+                                    dx[n, ih, iw, c] = dy[n, oh, ow, c]
+                                else:
+                                    dx[n, ih, iw, c] = 0.0
+                    dx[n, ih, out_w * pool_w :] = 0.0  # columns no window covers (floored sizes)
+            dx[n, out_h * pool_h :] = 0.0  # rows no window covers
+            continue
         dx[n] = 0.0
         for oh in range(out_h):
             for ow in range(out_w):
@@ -124,6 +143,23 @@ def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
                     ih = oh * stride_h + index // pool_w
                     iw = ow * stride_w + index % pool_w
                     dx[n, ih, iw, c] += dy[n, oh, ow, c]
+
+
+@njit(cache=True, parallel=True)
+def relu_forward(x, out):
+    """out = max(x, 0) elementwise (NaN stays NaN); x and out C-contiguous, one shape."""
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for i in prange(flat_x.size):
+        value = flat_x[i]
+        flat_out[i] = 0.0 if value <= 0.0 else value
+
+
+@njit(cache=True, parallel=True)
+def relu_backward(y, dy, dx):
+    """dx = dy where the forward's output y > 0, else 0; all C-contiguous, one shape."""
+    flat_y, flat_dy, flat_dx = y.reshape(-1), dy.reshape(-1), dx.reshape(-1)
+    for i in prange(flat_y.size):
+        flat_dx[i] = flat_dy[i] if flat_y[i] > 0.0 else 0.0
 
 
 @njit(cache=True, parallel=True)
@@ -150,6 +186,8 @@ KERNELS = {
     "maxpool_forward": maxpool_forward,
     "maxpool_backward": maxpool_backward,
     "adam_update": adam_update,
+    "relu_forward": relu_forward,
+    "relu_backward": relu_backward,
 }
 
 
@@ -165,3 +203,5 @@ def warmup():
     maxpool_backward(pooled, argmax, 2, 2, 2, 2, x)
     one = np.float32(1)
     adam_update(cols, cols, cols.copy(), cols.copy(), one, one, one, one)
+    relu_forward(cols, cols.copy())
+    relu_backward(cols, cols, cols.copy())

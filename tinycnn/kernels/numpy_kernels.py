@@ -85,12 +85,24 @@ def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2
     param -= (alpha * m) / (np.sqrt(v) + epsilon)
 
 
+def relu_forward(x, out):
+    """See `numba_kernels.relu_forward`."""
+    np.maximum(x, 0, out=out)
+
+
+def relu_backward(y, dy, dx):
+    """See `numba_kernels.relu_backward`."""
+    np.multiply(dy, y > 0, out=dx)
+
+
 KERNELS = {
     "im2col": im2col,
     "col2im": col2im,
     "maxpool_forward": maxpool_forward,
     "maxpool_backward": maxpool_backward,
     "adam_update": adam_update,
+    "relu_forward": relu_forward,
+    "relu_backward": relu_backward,
 }
 
 
