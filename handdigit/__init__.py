@@ -1,6 +1,24 @@
 """HandDigit: draw a digit and watch a from-scratch CNN (tinycnn) recognise it.
 
-`import handdigit` stays light: submodules (data, training, evaluation, plots) load on use.
+    from handdigit import Recognizer
+    Recognizer.load().predict("digit.png").digit
+
+`import handdigit` stays light: NumPy only. The recognizer, Pillow, Numba, matplotlib and the
+widgets load when first used.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["Recognizer", "Prediction", "Explanation", "UnreadableImage"]
+
+
+def __getattr__(name):
+    if name in ("Recognizer", "Prediction", "Explanation"):
+        from handdigit import recognizer
+
+        return getattr(recognizer, name)
+    if name == "UnreadableImage":
+        from handdigit.images import UnreadableImage
+
+        return UnreadableImage
+    raise AttributeError(f"module 'handdigit' has no attribute {name!r}")

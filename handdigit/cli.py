@@ -54,6 +54,16 @@ def _fraction(text):
     return value
 
 
+def _unit_fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}")
+    return value
+
+
 def build_parser():
     from handdigit.training import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -95,6 +105,13 @@ def build_parser():
         help="use only the first N training images (before the split)",
     )
     train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    train.add_argument(
+        "--drawn",
+        type=_unit_fraction,
+        default=None,
+        help="synthetic pen drawings added to training, as a fraction of the MNIST training images "
+        f"(default {defaults.drawn:g}; 0 for MNIST only)",
+    )
     group = train.add_mutually_exclusive_group(required=True)
     group.add_argument(
         "--out", type=Path, help="directory for the new run (checkpoints, weights, history, curves)"
@@ -118,6 +135,24 @@ def build_parser():
     evaluate.add_argument("--data-dir", type=Path, default=None)
     evaluate.add_argument("--out", type=Path, default=None, help="directory for the figures and metrics.json")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    predict = commands.add_parser(
+        "predict",
+        help="recognise the digit in image files",
+        description="Recognise the digit in each image (drawing, photo or scan; any format Pillow reads).",
+    )
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    predict.add_argument(
+        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+    )
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument(
+        "--show",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="save what the network saw (28x28 PNG) per image",
+    )
     return parser
 
 
@@ -130,6 +165,8 @@ def main(argv=None):
     try:
         if args.command == "train":
             return run_train(args, parser)
+        if args.command == "predict":
+            return run_predict(args)
         return run_evaluate(args)
     except (MnistError, WeightsFileError, FileNotFoundError, ValueError) as error:
         print(f"handdigit {args.command}: error: {error}", file=sys.stderr)
@@ -142,7 +179,9 @@ def run_train(args, parser):
 
     if args.resume is not None:
         changed = [
-            option for option, value in (("--lr", args.lr), ("--subset", args.subset)) if value is not None
+            option
+            for option, value in (("--lr", args.lr), ("--subset", args.subset), ("--drawn", args.drawn))
+            if value is not None
         ]
         if args.no_augment:
             changed.append("--no-augment")
@@ -166,6 +205,7 @@ def run_train(args, parser):
             seed=args.seed,
             subset=args.subset,
             augment=not args.no_augment,
+            drawn=args.drawn if args.drawn is not None else TrainConfig().drawn,
         )
         out_dir = args.out
         if (out_dir / "checkpoint.npz").exists():
@@ -214,6 +254,53 @@ def run_evaluate(args):
     if args.out is not None:
         print(f"Figures and metrics.json in {args.out}")
     return 0
+
+
+def run_predict(args):
+    import numpy as np
+
+    from handdigit.images import UnreadableImage
+    from handdigit.recognizer import Recognizer
+
+    recognizer = Recognizer.load(args.weights)
+    if args.show is not None:
+        args.show.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for number, path in enumerate(args.images):
+        try:
+            prediction = recognizer.predict(path)
+        except UnreadableImage as error:
+            failures += 1
+            if args.json:
+                print(json.dumps({"file": str(path), "error": str(error)}))
+            else:
+                print(f"{path}: cannot read: {error}", file=sys.stderr)
+            continue
+        if args.show is not None:
+            from PIL import Image
+
+            view = np.round(prediction.input28 * 255).astype(np.uint8)
+            Image.fromarray(view, mode="L").save(args.show / f"{number:03d}-{path.stem}.png")
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "digit": prediction.digit,
+                        "confidence": round(prediction.confidence, 6),
+                        "uncertain": prediction.uncertain,
+                        "probabilities": [round(float(p), 6) for p in prediction.probabilities],
+                    }
+                )
+            )
+        elif prediction.digit is None:
+            print(f"{path}: no digit")
+        else:
+            unsure = " (unsure)" if prediction.uncertain else ""
+            print(f"{path}: {prediction.digit}  {prediction.confidence:.1%}{unsure}")
+    if failures:
+        print(f"{failures} of {len(args.images)} file(s) could not be read", file=sys.stderr)
+    return EXIT_ERROR if failures else 0
 
 
 if __name__ == "__main__":

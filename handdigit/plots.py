@@ -46,6 +46,13 @@ def plot_training_curves(history, path):
         accuracy_axis.plot(
             epochs, [100 * r["val_accuracy"] for r in history], "s--", color=ORANGE, label="validation"
         )
+    if history and "val_drawn_loss" in history[0]:
+        loss_axis.plot(
+            epochs, [r["val_drawn_loss"] for r in history], "^:", color=GREEN, label="drawn digits"
+        )
+        accuracy_axis.plot(
+            epochs, [100 * r["val_drawn_accuracy"] for r in history], "^:", color=GREEN, label="drawn digits"
+        )
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss", yscale="log")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for axis in (loss_axis, accuracy_axis):

@@ -14,7 +14,20 @@ class TqdmProgress(Callback):
         self.bar = None
         self.total_epochs = None
 
+    def on_data_begin(self, drawings):
+        from tqdm.auto import tqdm
+
+        if drawings:
+            self.bar = tqdm(
+                total=drawings, desc="drawing synthetic digits", unit="digit", file=self.file, leave=False
+            )
+
+    def on_data_progress(self, done):
+        self.bar.update(done - self.bar.n)
+
     def on_train_begin(self, trainer):
+        if self.bar is not None:
+            self.bar.close()
         self.total_epochs = trainer.config.epochs
 
     def on_epoch_begin(self, epoch, steps):
@@ -41,6 +54,8 @@ class TqdmProgress(Callback):
         line = f"epoch {epoch}/{self.total_epochs}: loss {record['train_loss']:.4f} acc {record['train_accuracy']:.2%}"
         if "val_loss" in record:
             line += f" | val loss {record['val_loss']:.4f} val acc {record['val_accuracy']:.2%}"
+        if "val_drawn_accuracy" in record:
+            line += f" | drawn acc {record['val_drawn_accuracy']:.2%}"
         line += f" | lr {record['learning_rate']:.2e} | {record['epoch_seconds']:.1f} s"
         print(line, file=self.file, flush=True)
 

@@ -38,7 +38,7 @@ OPTIMIZER_PREFIX = "optimizer/"
 class TrainConfig:
     """Everything that changes the result of a run (all of it is recorded with the run)."""
 
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 128
     learning_rate: float | None = None  # None: the optimizer's default (DEFAULT_LEARNING_RATES)
     optimizer: str = "adam"
@@ -47,6 +47,9 @@ class TrainConfig:
     seed: int = 0
     subset: int | None = None
     augment: bool = True
+    # Synthetic pen drawings (handdigit.synthetic) added to the training images, as a fraction of
+    # the MNIST training images: they teach the network what canvas strokes look like.
+    drawn: float = 0.25
 
     def __post_init__(self):
         def positive_int(name):
@@ -70,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a number > 0, got {self.learning_rate!r}")
         if not (isinstance(self.val_split, (int, float)) and 0.0 <= self.val_split < 1.0):
             raise ValueError(f"val-split must be a fraction in [0, 1), got {self.val_split!r}")
+        if not (isinstance(self.drawn, (int, float)) and 0.0 <= self.drawn <= 1.0):
+            raise ValueError(f"drawn must be a fraction in [0, 1], got {self.drawn!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
 
@@ -97,6 +102,7 @@ class TrainConfig:
             f"--lr {self.effective_learning_rate:g}",
             f"--schedule {self.schedule}",
             f"--val-split {self.val_split:g}",
+            f"--drawn {self.drawn:g}",
             f"--seed {self.seed}",
         ]
         if self.subset is not None:
@@ -153,32 +159,72 @@ def make_optimizer(config, steps_per_epoch):
 
 @dataclass
 class Split:
-    """Training and validation arrays: images (N, 28, 28, 1) float32 in [0, 1], labels (N,) int."""
+    """Training and validation arrays: images (N, 28, 28, 1) float32 in [0, 1], labels (N,) int.
+
+    The training arrays hold MNIST's training part followed by the synthetic drawings; the
+    validation set is MNIST's, and `val_drawn_*` are drawings that training never sees.
+    """
 
     train_images: np.ndarray
     train_labels: np.ndarray
     val_images: np.ndarray
     val_labels: np.ndarray
+    val_drawn_images: np.ndarray
+    val_drawn_labels: np.ndarray
+    drawn_train_images: int
 
 
-def split_data(mnist, config):
+def split_sizes(n_images, config):
+    """(MNIST training, MNIST validation, drawn training, drawn validation) image counts."""
+    n_images = n_images if config.subset is None else config.subset
+    n_val = int(round(n_images * config.val_split))
+    n_train = n_images - n_val
+    return n_train, n_val, int(round(n_train * config.drawn)), int(round(n_val * config.drawn))
+
+
+DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM = 1, 2  # the drawings' own random streams, apart from training's
+
+
+def split_data(mnist, config, progress=None):
+    """MNIST (first `subset` images, last `val_split` of them for validation) plus the drawings."""
+    from handdigit.synthetic import drawn_views
+
     images = mnist.train_images
     labels = mnist.train_labels
     if config.subset is not None:
         if config.subset > len(images):
             raise ValueError(f"subset {config.subset} is larger than the training set ({len(images)} images)")
         images, labels = images[: config.subset], labels[: config.subset]
-    n_val = int(round(len(images) * config.val_split))
-    if len(images) - n_val < 1:
+    cut, n_val, n_drawn, n_val_drawn = split_sizes(len(images), config)
+    if cut < 1:
         raise ValueError("the validation split leaves no training images")
     scaled = images.astype(np.float32)[..., None] / np.float32(255)
     labels = labels.astype(np.intp)
-    cut = len(images) - n_val
-    return Split(scaled[:cut], labels[:cut], scaled[cut:], labels[cut:])
+    drawn, drawn_labels = drawn_views(
+        n_drawn, np.random.default_rng([config.seed, DRAWN_TRAIN_STREAM]), progress=progress
+    )
+    val_drawn, val_drawn_labels = drawn_views(
+        n_val_drawn, np.random.default_rng([config.seed, DRAWN_VAL_STREAM])
+    )
+    return Split(
+        np.concatenate([scaled[:cut], drawn[..., None]]),
+        np.concatenate([labels[:cut], drawn_labels]),
+        scaled[cut:],
+        labels[cut:],
+        val_drawn[..., None],
+        val_drawn_labels,
+        n_drawn,
+    )
 
 
 class Callback:
     """Hooks a progress display (or a notebook plot) can implement; all optional."""
+
+    def on_data_begin(self, drawings):
+        """Synthetic drawings are about to be made (a few seconds per thousand)."""
+
+    def on_data_progress(self, done):
+        pass
 
     def on_train_begin(self, trainer):
         pass
@@ -230,7 +276,15 @@ class Trainer:
                 from handdigit.data import load_mnist
 
                 self._mnist = load_mnist(self.data_dir)
-            self.split = split_data(self._mnist, self.config)
+            n_drawn = split_sizes(len(self._mnist.train_labels), self.config)[2]
+            for callback in self.callbacks:
+                callback.on_data_begin(n_drawn)
+
+            def progress(done):
+                for callback in self.callbacks:
+                    callback.on_data_progress(done)
+
+            self.split = split_data(self._mnist, self.config, progress)
         steps = math.ceil(len(self.split.train_labels) / self.config.batch_size)
         if self.optimizer is None:
             self.optimizer = make_optimizer(self.config, steps)
@@ -292,6 +346,10 @@ class Trainer:
                 if len(self.split.val_labels):
                     record["val_loss"], record["val_accuracy"] = evaluate_logits(
                         self.model, self.split.val_images, self.split.val_labels
+                    )
+                if len(self.split.val_drawn_labels):
+                    record["val_drawn_loss"], record["val_drawn_accuracy"] = evaluate_logits(
+                        self.model, self.split.val_drawn_images, self.split.val_drawn_labels
                     )
                 record["epoch_seconds"] = time.perf_counter() - started
                 self.elapsed_seconds += record["epoch_seconds"]
@@ -373,6 +431,8 @@ class Trainer:
             "data_sha256": dict(FILES),
             "train_images": int(len(self.split.train_labels)),
             "val_images": int(len(self.split.val_labels)),
+            "drawn_train_images": self.split.drawn_train_images,
+            "val_drawn_images": int(len(self.split.val_drawn_labels)),
             "completed_epochs": self.completed_epochs,
             "elapsed_seconds": self.elapsed_seconds,
             "best_val_accuracy": self.best_val_accuracy if len(self.split.val_labels) else None,

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from .helpers import run_handdigit
@@ -81,3 +82,32 @@ def test_evaluate_with_a_damaged_weights_file_is_one_clear_line(tmp_path, mnist_
     result = run_handdigit("evaluate", "--weights", bad, "--data-dir", mnist_dir)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("handdigit evaluate: error:") and "not a readable .npz" in result.stderr
+
+
+def test_predict_prints_each_file_and_goes_on_past_unreadable_ones(tmp_path):
+    from PIL import Image
+
+    from handdigit.preprocess import rasterize
+
+    seven = tmp_path / "seven.png"
+    Image.fromarray(rasterize([[(70, 60), (210, 60), (120, 240)]], 280, 16)).save(seven)
+    one = tmp_path / "one.jpg"
+    Image.fromarray(255 - rasterize([[(140, 40), (140, 240)]], 280, 16)).save(one)  # white on black
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((64, 64), 255, np.uint8)).save(blank)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n but then nothing")
+    show = tmp_path / "show"
+    result = run_handdigit("predict", seven, broken, one, blank, "--show", show)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{seven}: 7 ") and lines[1].startswith(f"{one}: 1 ")
+    assert lines[2] == f"{blank}: no digit"
+    assert f"{broken}: cannot read:" in result.stderr and "1 of 4 file(s) could not be read" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in show.iterdir()) == ["000-seven.png", "002-one.png", "003-blank.png"]
+    as_json = run_handdigit("predict", "--json", seven, broken)
+    first, second = (json.loads(line) for line in as_json.stdout.splitlines())
+    assert first["digit"] == 7 and len(first["probabilities"]) == 10 and "error" in second
+    ok = run_handdigit("predict", seven)
+    assert ok.returncode == 0

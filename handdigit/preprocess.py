@@ -1,0 +1,174 @@
+"""From whatever a user gives us to what the network was trained on: an MNIST-style 28x28 digit.
+
+MNIST digits are light ink on a black background, the ink scaled (keeping the aspect ratio, with
+antialiasing) so that its longest side is 20 pixels, then placed in a 28x28 image so that its
+intensity-weighted centre of mass sits at the image's centre (measured on the training set:
+row 13.996, column 14.007, pixel centres at integer coordinates). Drawings, photos and scans are
+nothing like that, and a network fed a plainly resized canvas answers "7" to almost everything.
+
+`to_mnist(image)` does, in order:
+1. ink from luminance and alpha: transparent pixels are composited onto white paper;
+2. polarity: dark-on-light or light-on-dark, decided from the image's border (override with
+   `polarity="dark-on-light"` or `"light-on-dark"`), so that ink is high and paper is 0;
+3. a noise floor: the paper's own level (the border's median) and faint specks are removed, and
+   the strongest ink is scaled to 1;
+4. crop to the ink's bounding box; scale its longest side to 19 px (Pillow, antialiased), so that
+   with the sub-pixel shift of step 5 the digit spans at most 20 px, as MNIST's 20x20 box;
+5. place it in 28x28 with its centre of mass exactly at MNIST's (sub-pixel, bilinear: a drawing
+   moved by a fraction of a pixel gives almost the same view, which integer shifts would not).
+Grey levels are kept throughout (never binarised). A blank or near-blank image gives None.
+
+`rasterize(strokes, size, width)` draws pen strokes as a canvas would show them (dark ink on white
+paper, round caps and joins, antialiased), so that the widget and the tests share one path.
+"""
+
+import numpy as np
+
+MNIST_SIZE = 28
+DIGIT_BOX = 20
+MNIST_CENTRE_OF_MASS = (13.996, 14.007)  # (row, column), the training-set mean
+POLARITIES = ("auto", "dark-on-light", "light-on-dark")
+NOISE_FLOOR = 0.12  # ink below this fraction of the strongest ink is paper, not stroke
+# "No digit": fewer strong-ink pixels (above half the strongest) than 4, or than 1 in 10,000.
+MINIMUM_INK_PIXELS = 4
+BLANK_FRACTION = 1e-4
+
+
+def ink_from_image(luminance, alpha=None, polarity="auto"):
+    """Ink (H, W) float32 in [0, 1] (1 = strongest ink) from luminance and optional alpha in [0, 1]."""
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    luminance = np.asarray(luminance, np.float32)
+    if alpha is not None:
+        luminance = alpha * luminance + (1 - alpha)  # composite onto white paper
+    border = _border(luminance)
+    if polarity == "auto":
+        polarity = "dark-on-light" if np.median(border) >= 0.5 else "light-on-dark"
+    ink = 1 - luminance if polarity == "dark-on-light" else luminance
+    paper = float(np.median(1 - border if polarity == "dark-on-light" else border))
+    strongest = float(ink.max())
+    if strongest - paper <= 1e-6:
+        return np.zeros_like(ink)
+    ink = (ink - paper) / (strongest - paper)
+    ink[ink < NOISE_FLOOR] = 0
+    return np.clip(ink, 0, 1, out=ink)
+
+
+def _border(image):
+    """The outer ring of pixels (about 4% of each side, at least one pixel)."""
+    height, width = image.shape
+    thickness = max(1, round(0.04 * min(height, width)))
+    return np.concatenate(
+        [
+            image[:thickness].ravel(),
+            image[-thickness:].ravel(),
+            image[:, :thickness].ravel(),
+            image[:, -thickness:].ravel(),
+        ]
+    )
+
+
+def centre_of_mass(image):
+    """(row, column) of the intensity-weighted centre of mass of a 2-D image."""
+    total = image.sum()
+    rows = np.arange(image.shape[0], dtype=np.float64)
+    cols = np.arange(image.shape[1], dtype=np.float64)
+    return float(image.sum(axis=1) @ rows / total), float(image.sum(axis=0) @ cols / total)
+
+
+def _scale_to_box(ink):
+    """Scale cropped ink so its longest side is DIGIT_BOX - 1 pixels, keeping the aspect ratio."""
+    from PIL import Image
+
+    height, width = ink.shape
+    factor = (DIGIT_BOX - 1) / max(height, width)
+    new_size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    resample = Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BILINEAR
+    scaled = np.asarray(Image.fromarray(ink, mode="F").resize(new_size, resample), np.float32)
+    return np.clip(scaled, 0, 1)
+
+
+def _shift(image, drow, dcol):
+    """image (H, W) moved by a sub-pixel offset (bilinear; zeros enter at the edges)."""
+    rows = np.arange(image.shape[0], dtype=np.float32)[:, None] - drow
+    cols = np.arange(image.shape[1], dtype=np.float32)[None, :] - dcol
+    top, left = np.floor(rows).astype(np.intp), np.floor(cols).astype(np.intp)
+    down, right = rows - top, cols - left
+    padded = np.pad(image, 1)
+
+    def at(r, c):
+        return padded[np.clip(r + 1, 0, image.shape[0] + 1), np.clip(c + 1, 0, image.shape[1] + 1)]
+
+    return (
+        at(top, left) * (1 - down) * (1 - right)
+        + at(top, left + 1) * (1 - down) * right
+        + at(top + 1, left) * down * (1 - right)
+        + at(top + 1, left + 1) * down * right
+    ).astype(np.float32)
+
+
+def to_mnist(luminance, alpha=None, polarity="auto"):
+    """The MNIST-style (28, 28) float32 view of an image in [0, 1] (ink = 1), or None if blank.
+
+    luminance: (H, W) in [0, 1] (0 = black); alpha: optional (H, W) opacity in [0, 1].
+    """
+    ink = ink_from_image(luminance, alpha, polarity)
+    if np.count_nonzero(ink > 0.5) < max(MINIMUM_INK_PIXELS, BLANK_FRACTION * ink.size):
+        return None
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    cropped = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    digit = _scale_to_box(cropped)
+    if digit.sum() <= 0:
+        return None
+    canvas = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    top = (MNIST_SIZE - digit.shape[0]) // 2
+    left = (MNIST_SIZE - digit.shape[1]) // 2
+    canvas[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    row, col = centre_of_mass(canvas)
+    shifted = _shift(canvas, MNIST_CENTRE_OF_MASS[0] - row, MNIST_CENTRE_OF_MASS[1] - col)
+    return np.clip(shifted, 0, 1)
+
+
+def rasterize(strokes, size=280, width=18.0):
+    """Pen strokes as a canvas shows them: a (size, size) uint8 image, dark ink (0) on white (255).
+
+    strokes: a list of strokes, each a list of (x, y) points in canvas pixels (x to the right, y
+    down, pixel centres at +0.5 as on an HTML canvas). Segments are drawn with round caps and joins
+    of diameter `width`, antialiased over one pixel. `size` may be an int or (height, width).
+    """
+    height, canvas_width = (size, size) if np.isscalar(size) else size
+    if not width > 0:
+        raise ValueError(f"rasterize: width must be > 0, got {width!r}")
+    coverage = np.zeros((height, canvas_width), np.float32)
+    radius = width / 2
+    for stroke in strokes:
+        points = np.asarray(stroke, np.float64).reshape(-1, 2)
+        if len(points) == 0:
+            continue
+        if len(points) == 1:
+            points = np.vstack([points, points])
+        for start, end in zip(points[:-1], points[1:], strict=True):
+            _draw_segment(coverage, start, end, radius)
+    return np.round(255 * (1 - coverage)).astype(np.uint8)
+
+
+def _draw_segment(coverage, start, end, radius):
+    """Max-composite one round-capped segment's antialiased coverage into `coverage`."""
+    height, width = coverage.shape
+    low = np.floor(np.minimum(start, end) - radius - 1).astype(int)
+    high = np.ceil(np.maximum(start, end) + radius + 1).astype(int)
+    x0, y0 = max(low[0], 0), max(low[1], 0)
+    x1, y1 = min(high[0], width), min(high[1], height)
+    if x0 >= x1 or y0 >= y1:
+        return
+    xs = np.arange(x0, x1, dtype=np.float64) + 0.5
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
+    direction = end - start
+    length_squared = float(direction @ direction)
+    if length_squared == 0:
+        t = 0.0
+    else:
+        t = np.clip(((xs - start[0]) * direction[0] + (ys - start[1]) * direction[1]) / length_squared, 0, 1)
+    distance = np.hypot(xs - (start[0] + t * direction[0]), ys - (start[1] + t * direction[1]))
+    segment = np.clip(radius + 0.5 - distance, 0, 1).astype(np.float32)
+    np.maximum(coverage[y0:y1, x0:x1], segment, out=coverage[y0:y1, x0:x1])

@@ -1,0 +1,184 @@
+"""The prediction API: from any drawing, photo or scan of a digit to a prediction you can trust.
+
+    from handdigit import Recognizer
+    rec = Recognizer.load()                  # the shipped weights (or Recognizer.load("w.npz"))
+    p = rec.predict("photo.jpg")             # path, bytes, file, PIL image or NumPy array
+    p.digit, p.confidence, p.probabilities   # int or None ("no digit"); float; (10,) summing to 1
+    p.input28                                # (28, 28) float32 in [0, 1]: what the network saw
+    p.uncertain                              # a digit whose confidence is below rec.threshold
+
+The widget, the CLI and the web app talk to this class only; it alone touches the network's layers
+(for `explain`, the look-inside panel). One lock serialises use of the network, so a widget may
+predict from a background thread while another thread asks for an explanation.
+"""
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from handdigit.images import load_image
+from handdigit.preprocess import MNIST_SIZE, to_mnist
+
+DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsure"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network made of one image. For "no digit": digit None, confidence 0.0, zeros."""
+
+    digit: int | None
+    confidence: float
+    probabilities: np.ndarray = field(repr=False)
+    input28: np.ndarray = field(repr=False)
+    uncertain: bool
+
+    @property
+    def is_blank(self):
+        return self.digit is None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the look-inside panel shows for one input.
+
+    feature_maps: {layer name: (H, W, C) activations after the ReLU of each convolution};
+    saliency: (28, 28) in [0, 1], |d logit of the winning class / d pixel|, scaled to its maximum;
+    filters: (C_out, KH, KW) kernels of the first convolution.
+    """
+
+    prediction: Prediction
+    feature_maps: dict
+    saliency: np.ndarray
+    filters: np.ndarray
+
+
+class Recognizer:
+    """A trained reference network plus MNIST-style preprocessing."""
+
+    def __init__(self, model, threshold=DEFAULT_THRESHOLD, weights_path=None):
+        self.model = model
+        self.threshold = threshold
+        self.weights_path = weights_path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, weights=None, threshold=DEFAULT_THRESHOLD):
+        """The reference network with `weights` (default: the shipped ones), validated on load."""
+        from handdigit.architecture import build_model
+        from handdigit.resources import shipped_weights_path
+
+        path = Path(weights) if weights is not None else shipped_weights_path()
+        model = build_model()
+        model.load_weights(path)
+        return cls(model, threshold=threshold, weights_path=path)
+
+    @property
+    def threshold(self):
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"threshold must be a number in [0, 1], got {value!r}")
+        self._threshold = float(value)
+
+    def warmup(self):
+        """Compile (or load) the kernels and run the network once, so the first stroke is fast."""
+        import tinycnn
+
+        tinycnn.warmup()
+        self.predict_proba(np.zeros((1, MNIST_SIZE, MNIST_SIZE), np.float32))
+
+    # --- prediction -----------------------------------------------------------------------
+    def preprocess(self, image, polarity="auto"):
+        """The (28, 28) MNIST-style view of any accepted image, or None for a blank one."""
+        luminance, alpha = load_image(image)
+        return to_mnist(luminance, alpha, polarity)
+
+    def predict(self, image, polarity="auto"):
+        """The prediction for one drawing, photo, scan, file or array (see handdigit.images)."""
+        return self.predict_many([image], polarity)[0]
+
+    def predict_many(self, images, polarity="auto"):
+        """Predictions for many images, the network run once on all non-blank ones."""
+        views = [self.preprocess(image, polarity) for image in images]
+        present = [index for index, view in enumerate(views) if view is not None]
+        probabilities = (
+            self.predict_proba(np.stack([views[index] for index in present]))
+            if present
+            else np.zeros((0, 10))
+        )
+        results = [self._blank()] * len(views)
+        for row, index in enumerate(present):
+            results[index] = self._prediction(probabilities[row], views[index])
+        return results
+
+    def predict_proba(self, x):
+        """Class probabilities (N, 10) for images already in MNIST format: (N, 28, 28) or
+        (N, 28, 28, 1), floats in [0, 1] or uint8 (0-255). No preprocessing."""
+        from tinycnn import softmax
+
+        batch = self._as_network_input(x)
+        with self._lock:
+            logits = self.model.predict(batch, batch_size=256)
+        return softmax(logits.astype(np.float64))
+
+    def explain(self, image, polarity="auto"):
+        """Feature maps, saliency and first-layer filters for one image (see Explanation)."""
+        from tinycnn import Conv2D, ReLU
+
+        prediction = self.predict(image, polarity)
+        filters = self._first_convolution().params["kernel"][:, :, 0, :].transpose(2, 0, 1).copy()
+        if prediction.digit is None:
+            return Explanation(prediction, {}, np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), filters)
+        x = prediction.input28[None, :, :, None].astype(np.float32)
+        feature_maps = {}
+        with self._lock:
+            activation = x
+            layers = self.model.layers
+            for index, layer in enumerate(layers):
+                activation = layer.forward(activation, training=False)
+                follows_convolution = index > 0 and isinstance(layers[index - 1], Conv2D)
+                if isinstance(layer, ReLU) and follows_convolution:
+                    feature_maps[layers[index - 1].name] = activation[0].copy()
+            gradient = np.zeros_like(activation)
+            gradient[0, prediction.digit] = 1.0
+            input_gradient = self.model.backward(gradient)
+        saliency = np.abs(input_gradient[0, :, :, 0])
+        peak = saliency.max()
+        saliency = (saliency / peak if peak > 0 else saliency).astype(np.float32)
+        return Explanation(prediction, feature_maps, saliency, filters)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _first_convolution(self):
+        from tinycnn import Conv2D
+
+        return next(layer for layer in self.model.layers if isinstance(layer, Conv2D))
+
+    def _prediction(self, probabilities, view):
+        digit = int(np.argmax(probabilities))
+        confidence = float(probabilities[digit])
+        return Prediction(digit, confidence, probabilities, view, confidence < self.threshold)
+
+    @staticmethod
+    def _blank():
+        return Prediction(None, 0.0, np.zeros(10), np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), False)
+
+    @staticmethod
+    def _as_network_input(x):
+        x = np.asarray(x)
+        if x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if x.ndim != 3 or x.shape[1:] != (MNIST_SIZE, MNIST_SIZE):
+            raise ValueError(
+                f"predict_proba expects (N, 28, 28) or (N, 28, 28, 1) images, got shape {x.shape}"
+            )
+        if x.dtype == np.uint8:
+            return (x.astype(np.float32) / np.float32(255))[..., None]
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"predict_proba expects uint8 or float images, got dtype {x.dtype}")
+        if x.size and (not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1):
+            raise ValueError("predict_proba expects float pixels in [0, 1] (pass uint8 for 0-255 data)")
+        return x.astype(np.float32)[..., None]

@@ -1,0 +1,209 @@
+"""Synthetic drawn digits: pen strokes of every digit in several styles, as a canvas would show them.
+
+MNIST is scanned pen-on-paper, centred and size-normalised; what people draw in the app are mouse,
+finger or stylus strokes of any width, slant, size and position. These synthetic drawings give
+the recognizer's tests (and, mixed into training, the network) that kind of input.
+
+Each digit has several styles (a 1 with and without a flag or a base, a 7 with and without a
+crossbar, open and closed 4s, one- and two-stroke 5s, two kinds of 8, ...), written as strokes in
+a unit box (x right, y down, height 1). A drawing applies a random slant, rotation, proportions,
+wobble, brush width, size and position, then `handdigit.preprocess.rasterize` renders it.
+"""
+
+import math
+
+import numpy as np
+
+from handdigit.preprocess import rasterize
+
+
+def arc(cx, cy, rx, ry, start_degrees, end_degrees, points=24):
+    """Points along an elliptic arc; angles in degrees, 0 = right, 90 = down (screen coordinates)."""
+    angles = np.deg2rad(np.linspace(start_degrees, end_degrees, points))
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+def _figure_eight(top_width=0.25, bottom_width=0.29, points=60):
+    result = []
+    for t in np.linspace(0, 2 * math.pi, points):
+        y = 0.5 - 0.5 * math.cos(t)
+        width = top_width if y < 0.5 else bottom_width
+        result.append((0.3 + width * math.sin(2 * t), y))
+    return result
+
+
+STYLES = {
+    0: {
+        "oval": [arc(0.3, 0.5, 0.28, 0.49, -90, 270)],
+        "open-oval": [arc(0.3, 0.5, 0.27, 0.48, -80, 265)],
+        "round": [arc(0.3, 0.5, 0.36, 0.46, -95, 270)],
+    },
+    1: {
+        "stick": [[(0.3, 0.0), (0.3, 1.0)]],
+        "flag": [[(0.1, 0.22), (0.3, 0.0), (0.3, 1.0)]],
+        "flag-base": [[(0.1, 0.22), (0.3, 0.0), (0.3, 1.0)], [(0.1, 1.0), (0.5, 1.0)]],
+        "short-flag": [[(0.2, 0.1), (0.3, 0.0), (0.3, 1.0)]],
+    },
+    2: {
+        "swan": [arc(0.3, 0.27, 0.27, 0.26, 200, 400) + [(0.02, 1.0), (0.62, 1.0)]],
+        "curvy": [
+            arc(0.3, 0.26, 0.28, 0.25, 190, 380)
+            + arc(0.25, 0.75, 0.3, 0.3, -40, 130, 10)[::-1][:1]
+            + [(0.0, 0.98), (0.6, 0.97)]
+        ],
+        "looped": [
+            arc(0.3, 0.26, 0.27, 0.25, 195, 390)
+            + [(0.1, 0.85)]
+            + arc(0.12, 0.9, 0.1, 0.09, 270, 600, 12)
+            + [(0.6, 1.0)]
+        ],
+        "angular": [[(0.04, 0.12), (0.3, 0.0), (0.56, 0.12), (0.56, 0.32), (0.02, 1.0), (0.62, 1.0)]],
+    },
+    3: {
+        "round": [arc(0.28, 0.25, 0.26, 0.24, 210, 450) + arc(0.28, 0.74, 0.3, 0.26, 270, 510)],
+        "flat-top": [[(0.02, 0.0), (0.55, 0.0), (0.22, 0.42)] + arc(0.25, 0.72, 0.32, 0.28, 260, 510)],
+    },
+    4: {
+        "open": [[(0.38, 0.0), (0.0, 0.65), (0.62, 0.65)], [(0.46, 0.3), (0.46, 1.0)]],
+        "closed": [[(0.46, 0.0), (0.0, 0.66), (0.62, 0.66)], [(0.46, 0.0), (0.46, 1.0)]],
+        "open-top": [[(0.04, 0.0), (0.04, 0.6), (0.62, 0.6)], [(0.48, 0.05), (0.48, 1.0)]],
+    },
+    5: {
+        "one-stroke": [[(0.58, 0.0), (0.08, 0.0), (0.05, 0.45)] + arc(0.28, 0.7, 0.3, 0.28, 235, 505)],
+        "two-strokes": [
+            [(0.08, 0.0), (0.05, 0.45)] + arc(0.28, 0.7, 0.3, 0.28, 235, 505),
+            [(0.08, 0.0), (0.58, 0.02)],
+        ],
+    },
+    6: {
+        "loop": [
+            [(0.52, 0.0), (0.3, 0.12), (0.12, 0.32), (0.04, 0.58)] + arc(0.3, 0.73, 0.26, 0.26, 180, 540)
+        ],
+        "straight": [[(0.45, 0.0), (0.05, 0.7)] + arc(0.3, 0.74, 0.25, 0.25, 160, 530)],
+        "small-loop": [[(0.5, 0.0), (0.22, 0.25), (0.08, 0.6)] + arc(0.27, 0.83, 0.2, 0.17, 165, 535)],
+    },
+    7: {
+        "plain": [[(0.0, 0.0), (0.6, 0.0), (0.2, 1.0)]],
+        "crossbar": [[(0.0, 0.0), (0.6, 0.0), (0.2, 1.0)], [(0.12, 0.52), (0.5, 0.5)]],
+        "hooked": [[(0.0, 0.14), (0.02, 0.0), (0.6, 0.0), (0.32, 0.5), (0.25, 1.0)]],
+        "curved": [[(0.0, 0.03), (0.3, 0.0), (0.6, 0.0), (0.45, 0.3), (0.33, 0.62), (0.28, 1.0)]],
+    },
+    8: {
+        "figure-eight": [_figure_eight()],
+        "snowman": [arc(0.3, 0.24, 0.22, 0.24, -90, 270), arc(0.3, 0.74, 0.28, 0.26, -90, 270)],
+    },
+    9: {
+        "straight-stem": [arc(0.3, 0.28, 0.27, 0.27, 0, -360) + [(0.56, 1.0)]],
+        "curved-stem": [arc(0.3, 0.27, 0.27, 0.26, 0, -360) + arc(0.22, 0.62, 0.35, 0.38, 0, 90, 8)],
+        "closed": [arc(0.32, 0.27, 0.26, 0.26, 10, -350), [(0.58, 0.2), (0.56, 1.0)]],
+    },
+}
+
+
+def style_names():
+    """[(digit, style)] of every style."""
+    return [(digit, style) for digit, styles in STYLES.items() for style in styles]
+
+
+def _resampled(points, spacing=0.02):
+    """The polyline through `points` (K, 2) with extra points every `spacing` along it."""
+    pieces = [points[:1]]
+    for start, end in zip(points[:-1], points[1:], strict=True):
+        steps = max(1, math.ceil(np.hypot(*(end - start)) / spacing))
+        pieces.append(start + (end - start) * (np.arange(1, steps + 1)[:, None] / steps))
+    return np.concatenate(pieces)
+
+
+def _smooth_field(rng, amplitude):
+    """A random smooth displacement (x, y) -> (dx, dy): two low-frequency waves per axis."""
+    frequencies = rng.uniform(1.0, 3.0, (2, 2, 2)) * rng.choice([-1, 1], (2, 2, 2))
+    phases = rng.uniform(0, 2 * math.pi, (2, 2))
+    amplitudes = rng.uniform(0, amplitude, (2, 2))
+
+    def displacement(points):
+        waves = np.sin(2 * math.pi * np.einsum("akc,nc->ank", frequencies, points) + phases[:, None, :])
+        return np.einsum("ak,ank->na", amplitudes, waves)
+
+    return displacement
+
+
+def draw_strokes(digit, style, rng, canvas=280, centred=False):
+    """Randomly slanted, rotated, bent, proportioned and placed strokes of one style, in canvas pixels.
+
+    Each stroke is resampled finely, bent by a smooth random field (hands do not draw straight
+    lines), jittered, and moved a little on its own (a second stroke rarely lands exactly where
+    the first one's geometry says).
+    """
+    slant = rng.uniform(-0.35, 0.35)
+    angle = math.radians(rng.uniform(-12, 12))
+    width_scale = rng.uniform(0.7, 1.35)
+    wobble = rng.uniform(0.0, 0.006)
+    bend = _smooth_field(rng, rng.uniform(0.0, 0.035))
+    transformed = []
+    for number, stroke in enumerate(STYLES[digit][style]):
+        points = _resampled(np.asarray(stroke, np.float64))
+        points = points + bend(points) + rng.normal(0, wobble, points.shape)
+        if number > 0:
+            points = points + rng.normal(0, 0.025, 2)
+        x = (points[:, 0] - 0.3) * width_scale + slant * (0.5 - points[:, 1])
+        y = points[:, 1] - 0.5
+        transformed.append(
+            np.stack(
+                [x * math.cos(angle) - y * math.sin(angle), x * math.sin(angle) + y * math.cos(angle)], 1
+            )
+        )
+    every = np.concatenate(transformed)
+    low, high = every.min(axis=0), every.max(axis=0)
+    extent = max(high[1] - low[1], 1e-6)
+    height = canvas * (0.55 if centred else rng.uniform(0.2, 0.85))
+    scale = height / extent
+    size = (high - low) * scale
+    room = np.maximum(canvas - size, 0)
+    origin = room / 2 if centred else rng.uniform(0.05, 0.95, 2) * room
+    return [((stroke - low) * scale + origin).tolist() for stroke in transformed]
+
+
+def draw_digit(digit, style, rng, canvas=280, width=None, centred=False):
+    """A (canvas, canvas) uint8 drawing (dark ink on white) of `digit` in `style`, and its strokes."""
+    strokes = draw_strokes(digit, style, rng, canvas, centred)
+    brush = width if width is not None else rng.uniform(0.02, 0.11) * canvas
+    return rasterize(strokes, canvas, brush), strokes
+
+
+def drawn_digit_set(per_style=20, seed=0, canvas=280):
+    """(images (N, canvas, canvas) uint8, labels (N,), styles [str]) covering every style."""
+    rng = np.random.default_rng(seed)
+    images, labels, styles = [], [], []
+    for digit, style in style_names():
+        for _ in range(per_style):
+            image, _ = draw_digit(digit, style, rng, canvas)
+            images.append(image)
+            labels.append(digit)
+            styles.append(f"{digit}:{style}")
+    return np.stack(images), np.array(labels), styles
+
+
+def drawn_views(count, rng, canvas=140, progress=None):
+    """`count` random drawings, class-balanced, preprocessed as the Recognizer would see them.
+
+    Returns (views (N, 28, 28) float32 in [0, 1], labels (N,) intp). A smaller canvas than the
+    app's renders faster and looks the same after preprocessing scales the ink to 20 px.
+    `progress(done)` is called now and then, for a progress bar.
+    """
+    from handdigit.preprocess import to_mnist
+
+    styles_of = {digit: list(styles) for digit, styles in STYLES.items()}
+    labels = np.arange(count) % 10
+    rng.shuffle(labels)
+    views = np.zeros((count, 28, 28), np.float32)
+    for index, digit in enumerate(labels):
+        view = None
+        while view is None:  # a drawing too faint to count as a digit is drawn again
+            style = styles_of[digit][rng.integers(len(styles_of[digit]))]
+            brush = rng.uniform(0.02, 0.11) * canvas
+            image = rasterize(draw_strokes(int(digit), style, rng, canvas), canvas, brush)
+            view = to_mnist(image.astype(np.float32) / np.float32(255))
+        views[index] = view
+        if progress is not None and (index + 1) % 500 == 0:
+            progress(index + 1)
+    return views, labels.astype(np.intp)

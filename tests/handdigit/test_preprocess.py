@@ -1,0 +1,121 @@
+"""Preprocessing: drawings become MNIST-style 28x28 views, whatever their position, size or polarity."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from handdigit.preprocess import MNIST_CENTRE_OF_MASS, centre_of_mass, rasterize, to_mnist
+from handdigit.synthetic import draw_strokes, style_names
+
+STYLES = style_names()
+
+
+def view_of(strokes, width, canvas=280, invert=False):
+    image = rasterize(strokes, canvas, width).astype(np.float32) / 255
+    return to_mnist(1 - image if invert else image)
+
+
+def transformed(strokes, scale, dx, dy):
+    return [[(x * scale + dx, y * scale + dy) for x, y in stroke] for stroke in strokes]
+
+
+def close_views(a, b):
+    """Two 28x28 views agree: small mean difference and a correlation near 1."""
+    return np.abs(a - b).mean() < 0.04 and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.93
+
+
+@settings(max_examples=30)
+@given(
+    style=st.sampled_from(STYLES),
+    seed=st.integers(0, 10_000),
+    scale=st.floats(0.6, 1.4),
+    dx=st.floats(-60, 60),
+    dy=st.floats(-60, 60),
+)
+def test_moving_and_scaling_a_drawing_leaves_the_view_almost_unchanged(style, seed, scale, dx, dy):
+    """The same strokes drawn elsewhere and larger or smaller (brush scaled alike) look the same to the network."""
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=280, centred=True)
+    centre = 140
+    moved = transformed(strokes, scale, centre * (1 - scale) + dx, centre * (1 - scale) + dy)
+    points = np.concatenate([np.asarray(stroke) for stroke in moved])
+    margin = 8 * scale + 2
+    assume(points.min() >= margin and points.max() <= 280 - margin)  # the whole drawing stays on the canvas
+    assert close_views(view_of(strokes, 16), view_of(moved, 16 * scale))
+
+
+@settings(max_examples=30)
+@given(style=st.sampled_from(STYLES), seed=st.integers(0, 10_000), width=st.floats(4, 30))
+def test_the_view_is_mnist_shaped(style, seed, width):
+    """The ink fits in 20x20 (19 px plus the sub-pixel centring), centre of mass at MNIST's."""
+    rng = np.random.default_rng(seed)
+    view = view_of(draw_strokes(*style, rng, canvas=280), width)
+    assert view.shape == (28, 28) and view.dtype == np.float32
+    assert view.min() >= 0 and view.max() <= 1
+    rows, cols = np.flatnonzero((view > 0).any(axis=1)), np.flatnonzero((view > 0).any(axis=0))
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) <= 20
+    row, col = centre_of_mass(view)
+    assert row == pytest.approx(MNIST_CENTRE_OF_MASS[0], abs=0.05)
+    assert col == pytest.approx(MNIST_CENTRE_OF_MASS[1], abs=0.05)
+
+
+@settings(max_examples=30)
+@given(style=st.sampled_from(STYLES), seed=st.integers(0, 10_000))
+def test_inverting_the_polarity_gives_the_same_view(style, seed):
+    """White-on-black and black-on-white drawings of the same strokes give the same input."""
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=280)
+    np.testing.assert_allclose(view_of(strokes, 14), view_of(strokes, 14, invert=True), atol=1e-5)
+
+
+def test_grey_levels_are_kept_not_binarised():
+    view = view_of([[(100, 50), (180, 230)]], 20)
+    levels = np.unique(np.round(view, 3))
+    assert len(levels) > 10
+
+
+def test_forced_polarity_and_alpha():
+    """A transparent PNG-like input (ink only in alpha) reads as dark ink on white paper."""
+    drawing = rasterize([[(140, 40), (140, 240)]], 280, 16).astype(np.float32) / 255
+    alpha = 1 - drawing
+    luminance = np.zeros_like(drawing)  # black ink; transparent elsewhere
+    from_alpha = to_mnist(luminance, alpha)
+    np.testing.assert_allclose(from_alpha, to_mnist(drawing), atol=1e-5)
+    wrong = to_mnist(drawing, polarity="light-on-dark")  # the paper is taken for ink
+    assert wrong is None or not np.allclose(wrong, to_mnist(drawing), atol=0.1)
+    with pytest.raises(ValueError, match="polarity"):
+        to_mnist(drawing, polarity="sideways")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.ones((280, 280)),
+        np.zeros((28, 28)),
+        np.full((50, 50), 0.5),
+        rasterize([[(140, 140)]], 280, 1.5).astype(np.float32) / 255,  # one tiny speck
+    ],
+    ids=["white", "black", "grey", "speck"],
+)
+def test_blank_or_near_blank_is_no_digit(image):
+    assert to_mnist(image) is None
+
+
+def test_noise_on_paper_is_removed():
+    rng = np.random.default_rng(0)
+    drawing = rasterize([[(140, 40), (140, 240)]], 280, 16).astype(np.float32) / 255
+    noisy = np.clip(drawing * 0.8 + 0.1 + rng.normal(0, 0.02, drawing.shape), 0, 1)
+    assert close_views(to_mnist(noisy), to_mnist(drawing))
+
+
+def test_rasterize_draws_round_caps_and_dots():
+    """A single point is a dot of the brush's diameter; a segment has round ends."""
+    dot = rasterize([[(50, 50)]], 100, 20) < 128
+    rows, cols = np.flatnonzero(dot.any(axis=1)), np.flatnonzero(dot.any(axis=0))
+    assert rows[-1] - rows[0] + 1 == pytest.approx(20, abs=1)
+    assert cols[-1] - cols[0] + 1 == pytest.approx(20, abs=1)
+    assert dot.sum() == pytest.approx(np.pi * 10**2, rel=0.08)
+    line = rasterize([[(20, 50), (80, 50)]], 100, 10) < 128
+    assert line[50, 15] and not line[50, 13] and not line[45, 15]  # round cap: its corner stays paper
+    assert rasterize([], 10, 3).min() == 255
+    with pytest.raises(ValueError, match="width"):
+        rasterize([[(1, 1)]], 10, 0)
