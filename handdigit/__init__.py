@@ -9,7 +9,7 @@ widgets load when first used.
 
 __version__ = "0.1.0"
 
-__all__ = ["Recognizer", "Prediction", "Explanation", "UnreadableImage"]
+__all__ = ["Recognizer", "Prediction", "Explanation", "UnreadableImage", "DigitPad", "draw"]
 
 
 def __getattr__(name):
@@ -17,6 +17,10 @@ def __getattr__(name):
         from handdigit import recognizer
 
         return getattr(recognizer, name)
+    if name in ("DigitPad", "draw"):
+        from handdigit import widget
+
+        return getattr(widget, name)
     if name == "UnreadableImage":
         from handdigit.images import UnreadableImage
 

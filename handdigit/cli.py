@@ -1,4 +1,4 @@
-"""The `handdigit` command: train, evaluate.
+"""The `handdigit` command: train, evaluate, predict, app.
 
 Every failure a user can cause (bad arguments, missing data, unreadable weights) ends in one
 clear line on stderr and a non-zero exit, never a traceback.
@@ -153,7 +153,37 @@ def build_parser():
         metavar="DIR",
         help="save what the network saw (28x28 PNG) per image",
     )
+
+    app = commands.add_parser(
+        "app",
+        help="serve the drawing app in the browser (Voila)",
+        description="Serve the drawing widget as a web page: draw a digit, watch the network answer.",
+    )
+    app.add_argument("--port", type=_port, default=8866, help="TCP port (default 8866; 0 picks a free one)")
+    app.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument(
+        "--max-sessions", type=_positive_int, default=8, help="visitors served at once (default 8)"
+    )
+    app.add_argument(
+        "--idle-minutes",
+        type=_positive_float,
+        default=15,
+        help="close a visitor's session after this idle time (default 15)",
+    )
     return parser
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
 
 
 def main(argv=None):
@@ -167,6 +197,10 @@ def main(argv=None):
             return run_train(args, parser)
         if args.command == "predict":
             return run_predict(args)
+        if args.command == "app":
+            from handdigit.app import run
+
+            return run(args.host, args.port, not args.no_browser, args.max_sessions, args.idle_minutes)
         return run_evaluate(args)
     except (MnistError, WeightsFileError, FileNotFoundError, ValueError) as error:
         print(f"handdigit {args.command}: error: {error}", file=sys.stderr)

@@ -140,16 +140,29 @@ def rasterize(strokes, size=280, width=18.0):
     if not width > 0:
         raise ValueError(f"rasterize: width must be > 0, got {width!r}")
     coverage = np.zeros((height, canvas_width), np.float32)
-    radius = width / 2
     for stroke in strokes:
-        points = np.asarray(stroke, np.float64).reshape(-1, 2)
-        if len(points) == 0:
-            continue
-        if len(points) == 1:
-            points = np.vstack([points, points])
-        for start, end in zip(points[:-1], points[1:], strict=True):
-            _draw_segment(coverage, start, end, radius)
+        draw_stroke(coverage, stroke, width)
+    return coverage_to_image(coverage)
+
+
+def coverage_to_image(coverage):
+    """Ink coverage (H, W) in [0, 1] -> the uint8 image a canvas shows (0 = ink, 255 = paper)."""
     return np.round(255 * (1 - coverage)).astype(np.uint8)
+
+
+def draw_stroke(coverage, stroke, width):
+    """Add one stroke (a list of (x, y) points) of pen diameter `width` to `coverage` (H, W), in place.
+
+    Drawing a stroke piece by piece as its points arrive gives exactly the same coverage as
+    drawing it whole: each segment is composited on its own, by maximum.
+    """
+    points = np.asarray(stroke, np.float64).reshape(-1, 2)
+    if len(points) == 0:
+        return
+    if len(points) == 1:
+        points = np.vstack([points, points])
+    for start, end in zip(points[:-1], points[1:], strict=True):
+        _draw_segment(coverage, start, end, width / 2)
 
 
 def _draw_segment(coverage, start, end, radius):

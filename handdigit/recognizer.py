@@ -110,10 +110,16 @@ class Recognizer:
             if present
             else np.zeros((0, 10))
         )
-        results = [self._blank()] * len(views)
+        results = [self.no_digit()] * len(views)
         for row, index in enumerate(present):
             results[index] = self._prediction(probabilities[row], views[index])
         return results
+
+    def predict_prepared(self, view):
+        """The prediction for one image already in MNIST format, (28, 28) floats in [0, 1] or
+        uint8 (an MNIST test digit, say): no preprocessing."""
+        batch = self._as_network_input(np.asarray(view)[None])
+        return self._prediction(self.predict_proba(batch)[0], batch[0, :, :, 0])
 
     def predict_proba(self, x):
         """Class probabilities (N, 10) for images already in MNIST format: (N, 28, 28) or
@@ -127,9 +133,12 @@ class Recognizer:
 
     def explain(self, image, polarity="auto"):
         """Feature maps, saliency and first-layer filters for one image (see Explanation)."""
+        return self.explain_prediction(self.predict(image, polarity))
+
+    def explain_prediction(self, prediction):
+        """The Explanation of a prediction already made (its `input28` is run through again)."""
         from tinycnn import Conv2D, ReLU
 
-        prediction = self.predict(image, polarity)
         filters = self._first_convolution().params["kernel"][:, :, 0, :].transpose(2, 0, 1).copy()
         if prediction.digit is None:
             return Explanation(prediction, {}, np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), filters)
@@ -163,7 +172,8 @@ class Recognizer:
         return Prediction(digit, confidence, probabilities, view, confidence < self.threshold)
 
     @staticmethod
-    def _blank():
+    def no_digit():
+        """The Prediction for an image with no digit in it."""
         return Prediction(None, 0.0, np.zeros(10), np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), False)
 
     @staticmethod

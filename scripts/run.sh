@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up HandDigit and run it. Until the drawing app lands, this runs tinycnn's self-check:
-# the reference network's summary, the kernels compiled, and a live gradient check.
+# Set up HandDigit and run the drawing app in the browser (extra arguments go to `handdigit app`,
+# e.g. scripts/run.sh --port 0 --no-browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m tinycnn "$@"
+exec .venv/bin/handdigit app "$@"

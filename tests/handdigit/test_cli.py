@@ -111,3 +111,12 @@ def test_predict_prints_each_file_and_goes_on_past_unreadable_ones(tmp_path):
     assert first["digit"] == 7 and len(first["probabilities"]) == 10 and "error" in second
     ok = run_handdigit("predict", seven)
     assert ok.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [(["--port", "70000"], "port number"), (["--max-sessions", "0"], "positive integer")],
+)
+def test_bad_app_options_get_a_usage_message(arguments, message):
+    result = run_handdigit("app", *arguments, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

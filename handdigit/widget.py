@@ -1,0 +1,605 @@
+"""DigitPad: draw a digit in Jupyter (or in the browser, served by `handdigit app`) and watch the
+network answer while you draw.
+
+    from handdigit import DigitPad
+    DigitPad()                      # or handdigit.draw()
+
+The pad records pen strokes in Python from ipycanvas' mouse and touch events (a stroke ends on
+pen-up or when the pointer leaves the canvas), draws them on the canvas as they arrive, and keeps
+an ink raster that grows by the same segments, so a prediction never has to redraw the digit.
+Predictions run while drawing (at most every `PREDICT_INTERVAL` seconds) and always on pen-up.
+
+Everything talks to the `Recognizer` only. Elements carry stable CSS classes for browser tests:
+hd-canvas, hd-prediction (+ hd-unsure), hd-confidence, hd-bar (ten, digits 0-9), hd-clear,
+hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling).
+"""
+
+import html
+import threading
+import time
+
+import ipywidgets as widgets
+import numpy as np
+from ipycanvas import MultiCanvas, hold_canvas
+
+from handdigit.pictures import colourize, enlarge, mosaic, normalized, png_bytes
+from handdigit.preprocess import coverage_to_image, draw_stroke, to_mnist
+
+CANVAS_SIZE = 280  # CSS pixels
+PIXEL_RATIO = 2  # backing store pixels per CSS pixel: sharp on high-DPI screens
+DEFAULT_BRUSH = 18  # CSS pixels: strokes about as wide, relative to the digit, as MNIST's
+PREDICT_INTERVAL = 0.08  # seconds between predictions while the pen moves
+INK = "#1a1a1a"
+PAPER = "#ffffff"
+# Okabe-Ito blue and orange: told apart by colour-blind readers; the winner is also bold.
+BAR_COLOUR, WINNER_COLOUR, UNSURE_COLOUR = "#0072B2", "#E69F00", "#999999"
+
+STYLE = f"""
+<style>
+.hd-pad {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }}
+.hd-canvas {{ border: 1px solid #888; border-radius: 6px; touch-action: none; cursor: crosshair;
+  background: {PAPER}; }}
+.hd-canvas:focus {{ outline: 3px solid {BAR_COLOUR}; outline-offset: -3px; }}
+.hd-answer {{ display: flex; align-items: baseline; gap: 14px; min-height: 76px; }}
+.hd-prediction {{ font-size: 64px; font-weight: 700; line-height: 1; min-width: 40px; color: #111; }}
+.hd-prediction.hd-unsure {{ color: #777; }}
+.hd-confidence {{ font-size: 22px; color: #333; }}
+.hd-note {{ color: #555; font-size: 14px; }}
+.hd-bars {{ display: grid; grid-template-columns: 1.2em 1fr; gap: 3px 6px; align-items: center;
+  width: 100%; max-width: 320px; }}
+.hd-digit {{ text-align: right; font-weight: 600; color: #333; }}
+.hd-bar {{ position: relative; height: 18px; background: #eee; border-radius: 3px; font-size: 12px;
+  line-height: 18px; padding-left: 4px; overflow: hidden; color: #111; }}
+.hd-fill {{ position: absolute; left: 0; top: 0; bottom: 0; background: {BAR_COLOUR}; opacity: 0.55; }}
+.hd-bar.hd-winner {{ font-weight: 700; }}
+.hd-bar.hd-winner .hd-fill {{ background: {WINNER_COLOUR}; opacity: 0.9; }}
+.hd-bar span {{ position: relative; }}
+.hd-status {{ font-size: 13px; color: #555; }}
+.hd-message {{ color: #b00020; font-size: 14px; min-height: 1.2em; }}
+.hd-caption {{ font-size: 13px; color: #444; margin: 4px 0 2px; }}
+.hd-pad img {{ image-rendering: pixelated; }}
+.hd-pad .widget-html-content {{ line-height: 1.4; }}
+.hd-summary {{ font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; line-height: 1.3;
+  white-space: pre; overflow-x: auto; }}
+</style>
+"""
+
+HELP = (
+    "Draw a digit with the mouse, a finger or a pen. Keys on the canvas: Backspace or Ctrl+Z undo, "
+    "Escape or Delete clear."
+)
+
+
+class DigitPad(widgets.VBox):
+    """A drawing pad with live predictions, the network's view and a look inside the network."""
+
+    def __init__(self, recognizer=None, brush=DEFAULT_BRUSH, size=CANVAS_SIZE, warm_up=True, data_dir=None):
+        """recognizer: default the shipped weights; warm_up: load and compile in a background
+        thread (the status says when the pad is ready); data_dir: MNIST for "random test digit"
+        (default: $HANDDIGIT_DATA, or the download cache)."""
+        super().__init__()
+        self.data_dir = data_dir
+        self.add_class("hd-pad")
+        self.size = size
+        self.strokes = []  # list of strokes, each a list of (x, y) in CSS pixels
+        self.stroke_widths = []  # the brush width (CSS pixels) of each stroke
+        self.prediction = None  # the latest Prediction, or None before anything was drawn
+        self.source = "drawing"  # what the outputs show: "drawing", "upload" or "test digit"
+        self._recognizer = recognizer
+        self._ready = threading.Event()
+        self._lock = threading.RLock()
+        self._pen_down = False
+        self._last_prediction_time = 0.0
+        self._coverage = np.zeros((size, size), np.float32)
+        self._background = None  # an image (H, W) uint8 shown under the ink (upload or test digit)
+        self._test_set = None
+        self._rng = np.random.default_rng()
+        self.timings = []  # seconds from pen-up to the updated outputs, for benchmarks
+        self.pen_ups = 0  # shown as data-pen-ups on .hd-answer: browser tests time pen-up to answer
+        self._build(brush)
+        self._refresh_outputs()
+        if warm_up:
+            threading.Thread(target=self._warm_up, name="handdigit-warmup", daemon=True).start()
+        else:
+            self._warm_up()
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self, brush):
+        size = self.size
+        self.canvas = MultiCanvas(
+            2,
+            width=size * PIXEL_RATIO,
+            height=size * PIXEL_RATIO,
+            layout=widgets.Layout(width=f"{size}px", height=f"{size}px"),
+        )
+        self.canvas.add_class("hd-canvas")
+        self.canvas.on_client_ready(self._redraw_canvas)
+        self.canvas.on_mouse_down(self._on_pen_down)
+        self.canvas.on_mouse_move(self._on_pen_move)
+        self.canvas.on_mouse_up(self._on_pen_up)
+        self.canvas.on_mouse_out(self._on_pen_up)
+        self.canvas.on_touch_start(lambda touches: self._on_pen_down(*touches[0]) if touches else None)
+        self.canvas.on_touch_move(lambda touches: self._on_pen_move(*touches[0]) if touches else None)
+        self.canvas.on_touch_end(lambda touches: self._on_pen_up())
+        self.canvas.on_touch_cancel(lambda touches: self._on_pen_up())
+        self.canvas.on_key_down(self._on_key)
+
+        self.clear_button = widgets.Button(
+            description="Clear", icon="eraser", tooltip="Clear the canvas (Escape)"
+        )
+        self.clear_button.add_class("hd-clear")
+        self.clear_button.on_click(lambda _: self.clear())
+        self.undo_button = widgets.Button(
+            description="Undo", icon="undo", tooltip="Remove the last stroke (Backspace)"
+        )
+        self.undo_button.add_class("hd-undo")
+        self.undo_button.on_click(lambda _: self.undo())
+        self.brush = widgets.IntSlider(
+            value=brush,
+            min=4,
+            max=40,
+            description="Brush",
+            tooltip="Pen width in pixels",
+            continuous_update=False,
+            layout=widgets.Layout(width="260px"),
+        )
+        self.upload = widgets.FileUpload(
+            layout=widgets.Layout(width="auto"),
+            accept="image/*",
+            multiple=False,
+            description="Upload image",
+            tooltip="Recognise a digit in an image file",
+        )
+        self.upload.add_class("hd-upload")
+        self.upload.observe(self._on_upload, names="value")
+        self.test_button = widgets.Button(
+            description="Random test digit",
+            icon="random",
+            tooltip="Show an MNIST test digit and its prediction",
+        )
+        self.test_button.add_class("hd-random")
+        self.test_button.on_click(lambda _: self.show_test_digit())
+        for button in (self.clear_button, self.undo_button, self.test_button):
+            button.layout.width = "auto"
+
+        self.status = widgets.HTML(self._status_html("loading the network…"))
+        self.message = widgets.HTML("")
+        self.answer = widgets.HTML()
+        self.bars = widgets.HTML()
+        self.view_image = widgets.Image(format="png", width=140, height=140)
+        self.view_image.add_class("hd-view")
+
+        self.inside = widgets.VBox()
+        self.model_panel = widgets.VBox()
+        self.panels = widgets.Accordion(children=[self.inside, self.model_panel], selected_index=None)
+        self.panels.set_title(0, "Look inside the network")
+        self.panels.set_title(1, "The model")
+        self.panels.observe(self._on_panel, names="selected_index")
+
+        drawing = widgets.VBox(
+            [self.canvas, widgets.HBox([self.clear_button, self.undo_button])],
+            layout=widgets.Layout(width=f"{size + 10}px", margin="0 24px 8px 0"),
+        )
+        results = widgets.VBox(
+            [
+                self.answer,
+                self.message,
+                self.bars,
+                widgets.HTML('<div class="hd-caption">What the network sees (28×28):</div>'),
+                self.view_image,
+            ],
+            layout=widgets.Layout(min_width="240px", max_width="360px", flex="1 1 240px"),
+        )
+        tools = widgets.HBox(
+            [self.test_button, self.upload, self.brush],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center", margin="4px 0"),
+        )
+        self.children = [
+            widgets.HTML(STYLE),
+            self.status,
+            widgets.HBox(
+                [drawing, results], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")
+            ),
+            tools,
+            widgets.HTML(f'<div class="hd-caption">{HELP}</div>'),
+            self.panels,
+        ]
+
+    @staticmethod
+    def _status_html(text):
+        return f'<span class="hd-status" role="status">{html.escape(text)}</span>'
+
+    # --- the network ----------------------------------------------------------------------
+    def _warm_up(self):
+        try:
+            if self._recognizer is None:
+                from handdigit.recognizer import Recognizer
+
+                self._recognizer = Recognizer.load()
+            self._recognizer.warmup()
+        except Exception as error:  # shown on the page: the pad cannot predict at all
+            self.status.value = self._status_html(f"cannot load the network: {error}")
+            return
+        self._ready.set()
+        self.status.value = self._status_html("ready")
+        with self._lock:
+            if self.strokes or self._background is not None:
+                self._predict_drawing()
+
+    @property
+    def recognizer(self):
+        self._ready.wait()
+        return self._recognizer
+
+    @property
+    def ready(self):
+        return self._ready.is_set()
+
+    # --- pen events -----------------------------------------------------------------------
+    def _canvas_point(self, x, y):
+        return (x / PIXEL_RATIO, y / PIXEL_RATIO)
+
+    def _on_pen_down(self, x, y):
+        with self._lock:
+            if self.source != "drawing":
+                self._start_drawing()
+            point = self._canvas_point(x, y)
+            self.strokes.append([point])
+            self.stroke_widths.append(self.brush.value)
+            self._pen_down = True
+            draw_stroke(self._coverage, [point], self.brush.value)
+            self.canvas[1].fill_style = INK
+            self.canvas[1].fill_circle(x, y, self.brush.value * PIXEL_RATIO / 2)
+
+    def _on_pen_move(self, x, y):
+        with self._lock:
+            if not self._pen_down:
+                return
+            point = self._canvas_point(x, y)
+            previous = self.strokes[-1][-1]
+            self.strokes[-1].append(point)
+            width = self.stroke_widths[-1]
+            draw_stroke(self._coverage, [previous, point], width)
+            layer = self.canvas[1]
+            with hold_canvas():
+                self._set_pen(layer, width)
+                layer.stroke_line(previous[0] * PIXEL_RATIO, previous[1] * PIXEL_RATIO, x, y)
+            if time.perf_counter() - self._last_prediction_time >= PREDICT_INTERVAL:
+                self._predict_drawing()
+
+    def _on_pen_up(self, *_):
+        with self._lock:
+            if not self._pen_down:
+                return
+            self._pen_down = False
+            self.pen_ups += 1
+            started = time.perf_counter()
+            self._predict_drawing()
+            self.timings.append(time.perf_counter() - started)
+            self._refresh_inside()
+
+    def _on_key(self, key, shift, ctrl, meta):
+        if key in ("Backspace",) or (key.lower() == "z" and (ctrl or meta)):
+            self.undo()
+        elif key in ("Escape", "Delete"):
+            self.clear()
+
+    @staticmethod
+    def _set_pen(layer, width):
+        layer.stroke_style = INK
+        layer.fill_style = INK
+        layer.line_width = width * PIXEL_RATIO
+        layer.line_cap = "round"
+        layer.line_join = "round"
+
+    # --- actions --------------------------------------------------------------------------
+    def clear(self):
+        """Remove every stroke (and any uploaded or test image)."""
+        with self._lock:
+            self._start_drawing()
+            self.prediction = None
+            self._refresh_outputs()
+            self._refresh_inside()
+
+    def undo(self):
+        """Remove the last stroke."""
+        with self._lock:
+            if self.source != "drawing":
+                self.clear()
+                return
+            if self.strokes:
+                self.strokes.pop()
+                self.stroke_widths.pop()
+                self._pen_down = False
+                self._rebuild_coverage()
+                self._redraw_canvas()
+            self._predict_drawing()
+            self._refresh_inside()
+
+    def draw(self, strokes, width=None):
+        """Add strokes (lists of (x, y) in CSS pixels) as if drawn with the pen; returns the prediction."""
+        if width is not None:
+            self.brush.value = width
+        for stroke in strokes:
+            (x, y), *rest = stroke
+            self._on_pen_down(x * PIXEL_RATIO, y * PIXEL_RATIO)
+            for x, y in rest:
+                self._on_pen_move(x * PIXEL_RATIO, y * PIXEL_RATIO)
+            self._on_pen_up()
+        return self.prediction
+
+    def predict_image(self, image, name="image", source="upload"):
+        """Show any image the Recognizer reads (bytes, path, array...) with its prediction."""
+        from handdigit.images import UnreadableImage, load_image
+
+        with self._lock:
+            try:
+                luminance, alpha = load_image(image, name=name)
+            except UnreadableImage as error:
+                self.message.value = f'<div class="hd-message" role="alert">Cannot use that file: {html.escape(str(error))}</div>'
+                return None
+            self._start_drawing()
+            self.source = source
+            paper = luminance if alpha is None else alpha * luminance + (1 - alpha)
+            self._background = np.round(255 * paper).astype(np.uint8)
+            self._redraw_canvas()
+            view = to_mnist(luminance, alpha)
+            self._show_view(view)
+            return self.prediction
+
+    def show_test_digit(self, index=None):
+        """Show an MNIST test digit (random unless `index`), its label and the prediction."""
+        with self._lock:
+            try:
+                images, labels = self._mnist_test_set()
+            except Exception as error:  # no data here and no network: say what to do
+                self.message.value = f'<div class="hd-message" role="alert">{html.escape(str(error))}</div>'
+                return None
+            index = int(self._rng.integers(len(labels))) if index is None else int(index)
+            self._start_drawing()
+            self.source = "test digit"
+            self._background = 255 - images[index]
+            self._redraw_canvas()
+            self._show_view(images[index].astype(np.float32) / 255, prepared=True)
+            label = int(labels[index])
+            verdict = "right" if self.prediction.digit == label else "wrong"
+            self.message.value = (
+                f'<div class="hd-note">MNIST test digit #{index}: labelled <b>{label}</b>; '
+                f"the network is {verdict}.</div>"
+            )
+            return self.prediction
+
+    def _mnist_test_set(self):
+        if self._test_set is None:
+            from handdigit.data import load_mnist
+
+            mnist = load_mnist(self.data_dir)
+            self._test_set = (mnist.test_images, mnist.test_labels)
+        return self._test_set
+
+    def _start_drawing(self):
+        """Back to an empty drawing: no strokes, no background image, no message."""
+        self.strokes = []
+        self.stroke_widths = []
+        self._pen_down = False
+        self._background = None
+        self.source = "drawing"
+        self.message.value = ""
+        self._coverage[:] = 0
+        self._redraw_canvas()
+
+    def _rebuild_coverage(self):
+        self._coverage[:] = 0
+        for stroke, width in zip(self.strokes, self.stroke_widths, strict=True):
+            draw_stroke(self._coverage, stroke, width)
+
+    # --- outputs --------------------------------------------------------------------------
+    def _predict_drawing(self):
+        self._last_prediction_time = time.perf_counter()
+        if self.source != "drawing":
+            return
+        if not self.strokes:
+            self.prediction = None
+            self._refresh_outputs()
+            return
+        image = coverage_to_image(self._coverage).astype(np.float32) / np.float32(255)
+        self._show_view(to_mnist(image))
+
+    def _show_view(self, view, prepared=False):
+        if not self._ready.is_set():
+            self.prediction = None
+            self._refresh_outputs(waiting=True)
+            return
+        recognizer = self._recognizer
+        if view is None:
+            self.prediction = recognizer.no_digit()
+        else:
+            self.prediction = recognizer.predict_prepared(view)
+        self._refresh_outputs()
+
+    def _refresh_outputs(self, waiting=False):
+        prediction = self.prediction
+        if prediction is None or prediction.digit is None:
+            if waiting:
+                note = "loading the network…"
+            elif prediction is None and self.source == "drawing":
+                note = "Draw a digit on the canvas."
+            else:
+                note = "No digit here: draw or upload one."
+            self.answer.value = (
+                f'<div class="hd-answer" data-pen-ups="{self.pen_ups}">'
+                '<span class="hd-prediction" aria-label="predicted digit"></span>'
+                f'<span class="hd-confidence"></span></div><div class="hd-note">{note}</div>'
+            )
+            self.bars.value = self._bars_html(np.zeros(10), None)
+            self.view_image.value = png_bytes(np.zeros((140, 140), np.uint8))
+            return
+        unsure = " hd-unsure" if prediction.uncertain else ""
+        note = (
+            "Unsure: the network is not confident. Try drawing it larger or clearer."
+            if prediction.uncertain
+            else "&nbsp;"
+        )
+        self.answer.value = (
+            f'<div class="hd-answer" data-pen-ups="{self.pen_ups}">'
+            f'<span class="hd-prediction{unsure}" aria-label="predicted digit">'
+            f"{prediction.digit}</span>"
+            f'<span class="hd-confidence" aria-label="confidence">{prediction.confidence:.0%}</span></div>'
+            f'<div class="hd-note">{note}</div>'
+        )
+        self.bars.value = self._bars_html(prediction.probabilities, prediction.digit)
+        self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+
+    @staticmethod
+    def _bars_html(probabilities, winner):
+        rows = []
+        for digit, probability in enumerate(probabilities):
+            winner_class = " hd-winner" if digit == winner else ""
+            rows.append(
+                f'<span class="hd-digit">{digit}</span>'
+                f'<div class="hd-bar{winner_class}" role="meter" aria-label="probability of {digit}" '
+                f'aria-valuemin="0" aria-valuemax="100" aria-valuenow="{100 * probability:.0f}">'
+                f'<div class="hd-fill" style="width:{100 * probability:.1f}%"></div>'
+                f"<span>{probability:.0%}</span></div>"
+            )
+        return f'<div class="hd-bars">{"".join(rows)}</div>'
+
+    # --- canvas ---------------------------------------------------------------------------
+    def _redraw_canvas(self):
+        """Paint the paper (and any background image) and every stroke; also for a new client."""
+        paper, ink = self.canvas[0], self.canvas[1]
+        full = self.size * PIXEL_RATIO
+        with hold_canvas():
+            paper.clear()
+            paper.fill_style = PAPER
+            paper.fill_rect(0, 0, full, full)
+            if self._background is not None:
+                paper.put_image_data(self._fitted_background(), 0, 0)
+            ink.clear()
+            for stroke, width in zip(self.strokes, self.stroke_widths, strict=True):
+                self._set_pen(ink, width)
+                points = np.asarray(stroke) * PIXEL_RATIO
+                if len(points) == 1:
+                    ink.fill_circle(points[0, 0], points[0, 1], width * PIXEL_RATIO / 2)
+                else:
+                    ink.stroke_lines(points)
+
+    def _fitted_background(self):
+        """The background image scaled to fit the canvas (nearest neighbour), as RGB on white."""
+        from PIL import Image
+
+        full = self.size * PIXEL_RATIO
+        image = Image.fromarray(self._background)
+        scale = full / max(image.size)
+        resample = Image.Resampling.NEAREST if scale >= 2 else Image.Resampling.LANCZOS
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample
+        )
+        canvas = np.full((full, full), 255, np.uint8)
+        top, left = (full - image.height) // 2, (full - image.width) // 2
+        canvas[top : top + image.height, left : left + image.width] = np.asarray(image)
+        return np.repeat(canvas[:, :, None], 3, axis=2)
+
+    # --- panels ---------------------------------------------------------------------------
+    def _on_upload(self, change):
+        files = change["new"]
+        if not files:
+            return
+        file = files[0]
+        self.predict_image(bytes(file["content"]), name=file["name"])
+        self.upload.value = ()  # so that the same file can be chosen again
+
+    def _on_panel(self, change):
+        if change["new"] == 0:
+            self._refresh_inside()
+        elif change["new"] == 1 and not self.model_panel.children:
+            self.model_panel.children = self._model_children()
+
+    def _refresh_inside(self):
+        if self.panels.selected_index != 0 or not self._ready.is_set():
+            return
+        self.inside.children = self._inside_children()
+
+    def _inside_children(self):
+        prediction = self.prediction
+        if prediction is None or prediction.digit is None:
+            return [
+                widgets.HTML('<div class="hd-note">Draw a digit to see what the network does with it.</div>')
+            ]
+        explanation = self._recognizer.explain_prediction(prediction)
+
+        def picture(array, caption, width):
+            image = widgets.Image(value=png_bytes(array), format="png", width=width)
+            return widgets.VBox([widgets.HTML(f'<div class="hd-caption">{caption}</div>'), image])
+
+        children = []
+        for name, maps in explanation.feature_maps.items():
+            tiles = mosaic(colourize(normalized(maps.transpose(2, 0, 1))), columns=8, gap=2)
+            children.append(
+                picture(
+                    enlarge(tiles, 2),
+                    f"Feature maps of {html.escape(name)}: {maps.shape[2]} channels, {maps.shape[0]}×{maps.shape[1]} "
+                    "(after ReLU; bright = strong response)",
+                    min(8 * 2 * (maps.shape[1] + 2), 460),
+                )
+            )
+        saliency = colourize(explanation.saliency, "inferno")
+        children.append(
+            picture(
+                enlarge(saliency, 6),
+                f"Saliency: how much each input pixel moves the score of {prediction.digit}",
+                168,
+            )
+        )
+        filters = mosaic(colourize(normalized(explanation.filters), "cividis"), columns=8, gap=1)
+        children.append(picture(enlarge(filters, 12), "The 32 first-layer filters (3×3)", 300))
+        return [widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap", gap="16px"))]
+
+    def _model_children(self):
+        import json
+
+        from handdigit.resources import MODEL_CARD, weights_directory
+
+        recognizer = self.recognizer
+        summary = widgets.HTML(
+            f"<pre style='font-size:12px'>{html.escape(recognizer.model.summary_text())}</pre>"
+        )
+        card_path = weights_directory() / MODEL_CARD
+        shipped = recognizer.weights_path is not None and recognizer.weights_path.name == "handdigit-cnn.npz"
+        if not (shipped and card_path.is_file()):
+            return [summary, widgets.HTML('<div class="hd-note">Custom weights: no model card.</div>')]
+        card = json.loads(card_path.read_text())
+        test = card["test"]
+        lines = [
+            f"Test accuracy <b>{test['accuracy']:.2%}</b> ({test['errors']} errors in {test['images']:,}), "
+            f"loss {test['loss']:.4f}, expected calibration error {test['expected_calibration_error']:.2%}.",
+            f"Trained with <code>{html.escape(card['command'])}</code> ({card['epochs']} epochs, "
+            f"{card['wall_time_seconds'] / 60:.0f} min on {card['machine']['cores']} CPU cores).",
+        ]
+        if "drawn" in card:
+            lines.append(f"Synthetic drawn digits: {card['drawn']['accuracy']:.1%} recognised.")
+        figures = []
+        for key, caption in (
+            ("confusion_matrix", "Confusion matrix"),
+            ("training_curves", "Training curves"),
+        ):
+            path = weights_directory() / card["figures"][key]
+            if path.is_file():
+                figures.append(
+                    widgets.VBox(
+                        [
+                            widgets.HTML(f'<div class="hd-caption">{caption}</div>'),
+                            widgets.Image(value=path.read_bytes(), format="png", width=420),
+                        ]
+                    )
+                )
+        return [
+            widgets.HTML("<br>".join(lines)),
+            widgets.HBox(figures, layout=widgets.Layout(flex_flow="row wrap", gap="16px")),
+            summary,
+        ]
+
+
+def draw(**kwargs):
+    """A new DigitPad (what a notebook cell shows)."""
+    return DigitPad(**kwargs)

@@ -1,0 +1,202 @@
+"""`handdigit app` in a real browser: drawing with the mouse and with touch, uploading, two visitors
+at once, and the page a visitor gets when the app is full."""
+
+import json
+import statistics
+import time
+
+import numpy as np
+
+from .conftest import ARTIFACTS, start_app
+
+# Digits drawn the way a person would, in CSS pixels of the 280 px canvas.
+ONE = [[(150, 45), (147, 120), (143, 235)]]
+ZERO = [[(140 + 60 * np.sin(t), 140 - 95 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 36)]]
+SEVEN = [[(80, 60), (200, 58), (160, 140), (120, 240)]]
+FOUR = [[(120, 40), (80, 160), (200, 160)], [(170, 90), (170, 250)]]
+
+# Records, inside the page, when each mouseup happened and when the answer for each pen-up appeared.
+TIMING_PROBE = """
+() => {
+  window.__hd = {ups: [], answers: {}};
+  document.querySelector('.hd-canvas').addEventListener('mouseup', () => window.__hd.ups.push(performance.now()), true);
+  new MutationObserver(() => {
+    const answer = document.querySelector('.hd-answer');
+    if (answer && !(answer.dataset.penUps in window.__hd.answers)) window.__hd.answers[answer.dataset.penUps] = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+}
+"""
+
+
+def open_pad(context, url, timeout=120_000):
+    page = context.new_page()
+    started = time.monotonic()
+    page.goto(url)
+    page.wait_for_selector(".hd-status:text-is('ready')", timeout=timeout)
+    return page, time.monotonic() - started
+
+
+def draw(page, strokes, steps=6):
+    """Each stroke as a person draws it: press, move through the points, release."""
+    box = page.locator(".hd-canvas").bounding_box()
+    for stroke in strokes:
+        (x, y), *rest = stroke
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+        page.mouse.up()
+
+
+def pen_ups(page):
+    return int(page.locator(".hd-answer").get_attribute("data-pen-ups"))
+
+
+def draw_and_wait(page, strokes):
+    """Draw, then wait until the page shows the answer to the last pen-up."""
+    expected = pen_ups(page) + len(strokes)
+    draw(page, strokes)
+    page.wait_for_selector(f'.hd-answer[data-pen-ups="{expected}"]', timeout=20_000)
+    return expected
+
+
+def shown(page):
+    return {
+        "digit": page.locator(".hd-prediction").inner_text(),
+        "confidence": page.locator(".hd-confidence").inner_text(),
+        "bars": page.locator(".hd-bar").all_inner_texts(),
+    }
+
+
+def clear(page):
+    before = pen_ups(page)
+    page.locator(".hd-clear").click()
+    page.wait_for_selector(".hd-note:text('Draw a digit on the canvas.')")
+    assert pen_ups(page) == before
+
+
+def test_digits_drawn_with_the_mouse_are_recognised(browser, app):
+    context = browser.new_context(viewport={"width": 1200, "height": 950})
+    page, ready_seconds = open_pad(context, app.url)
+    assert page.locator(".hd-canvas").evaluate("e => e.tagName") == "CANVAS"
+    assert shown(page)["digit"] == "" and len(shown(page)["bars"]) == 10
+    page.evaluate(TIMING_PROBE)
+    latencies = []
+    for name, strokes, digit in (
+        ("one", ONE, "1"),
+        ("zero", ZERO, "0"),
+        ("seven", SEVEN, "7"),
+        ("four", FOUR, "4"),
+    ):
+        clear(page)
+        count = draw_and_wait(page, strokes)
+        result = shown(page)
+        page.screenshot(path=ARTIFACTS / f"drawn-{name}.png", full_page=True)
+        assert result["digit"] == digit, result
+        assert len(result["bars"]) == 10 and all(text.endswith("%") for text in result["bars"])
+        percentages = [int(text[:-1]) for text in result["bars"]]
+        assert int(np.argmax(percentages)) == int(digit) and 95 <= sum(percentages) <= 105
+        assert (
+            result["confidence"] == f"{max(percentages)}%"
+            or abs(int(result["confidence"][:-1]) - max(percentages)) <= 1
+        )
+        timing = page.evaluate("() => window.__hd")
+        latencies.append(timing["answers"][str(count)] - timing["ups"][-1])
+    # Undo takes the second stroke of the 4 away; the page follows.
+    page.locator(".hd-undo").click()
+    page.wait_for_function("() => document.querySelector('.hd-prediction').innerText !== '4'")
+    page.screenshot(path=ARTIFACTS / "after-undo.png", full_page=True)
+    page.locator("span", has_text="Look inside the network").click()
+    page.wait_for_selector("text=Feature maps of conv2d_1")
+    page.screenshot(path=ARTIFACTS / "look-inside.png", full_page=True)
+    record = {
+        "page_ready_seconds_after_open": round(ready_seconds, 2),
+        "server_listening_seconds_after_start": round(app.listening_after, 2),
+        "pen_up_to_answer_ms": [round(value, 1) for value in latencies],
+        "pen_up_to_answer_median_ms": round(statistics.median(latencies), 1),
+    }
+    (ARTIFACTS / "timings.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nbrowser timings: {record}")
+    context.close()
+
+
+def test_drawing_with_touch_on_a_phone(browser, app):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page, _ = open_pad(context, app.url)
+    session = context.new_cdp_session(page)
+    box = page.locator(".hd-canvas").bounding_box()
+    expected = pen_ups(page) + 1
+    (x, y), *rest = SEVEN[0]
+    touch = {"type": "touchStart", "touchPoints": [{"x": box["x"] + x, "y": box["y"] + y}]}
+    session.send("Input.dispatchTouchEvent", touch)
+    for (x0, y0), (x1, y1) in zip(SEVEN[0], SEVEN[0][1:], strict=False):
+        for t in np.linspace(0, 1, 8)[1:]:
+            point = {"x": box["x"] + x0 + t * (x1 - x0), "y": box["y"] + y0 + t * (y1 - y0)}
+            session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_selector(f'.hd-answer[data-pen-ups="{expected}"]', timeout=20_000)
+    page.screenshot(path=ARTIFACTS / "phone-touch.png")
+    assert shown(page)["digit"] == "7"
+    assert page.locator(".hd-canvas").bounding_box()["width"] <= 390
+    context.close()
+
+
+def test_uploading_a_file_through_the_page(browser, app, tmp_path):
+    from PIL import Image
+
+    from handdigit.preprocess import rasterize
+
+    photo = tmp_path / "three.png"
+    three = [[(80, 50), (200, 60), (130, 140), (210, 190), (120, 250), (70, 230)]]
+    Image.fromarray(rasterize(three, 280, 22)).save(photo)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    context = browser.new_context(viewport={"width": 1200, "height": 950})
+    page, _ = open_pad(context, app.url)
+    with page.expect_file_chooser() as chooser:
+        page.locator(".hd-upload").click()
+    chooser.value.set_files(photo)
+    page.wait_for_function("() => document.querySelector('.hd-prediction').innerText === '3'", timeout=20_000)
+    page.screenshot(path=ARTIFACTS / "uploaded.png", full_page=True)
+    assert len(shown(page)["bars"]) == 10
+    with page.expect_file_chooser() as chooser:
+        page.locator(".hd-upload").click()
+    chooser.value.set_files(broken)
+    message = page.wait_for_selector(".hd-message", timeout=20_000)
+    assert "Cannot use that file: broken.png" in message.inner_text()
+    page.screenshot(path=ARTIFACTS / "upload-error.png", full_page=True)
+    context.close()
+
+
+def test_two_visitors_draw_at_once_each_in_their_own_session(browser, app):
+    first_context = browser.new_context(viewport={"width": 1000, "height": 900})
+    second_context = browser.new_context(viewport={"width": 1000, "height": 900})
+    first, _ = open_pad(first_context, app.url)
+    second, _ = open_pad(second_context, app.url)
+    draw(first, ONE)
+    draw(second, ZERO)
+    first.wait_for_selector('.hd-answer[data-pen-ups="1"]', timeout=20_000)
+    second.wait_for_selector('.hd-answer[data-pen-ups="1"]', timeout=20_000)
+    assert shown(first)["digit"] == "1" and shown(second)["digit"] == "0"
+    second.screenshot(path=ARTIFACTS / "second-visitor.png")
+    first_context.close()
+    second_context.close()
+
+
+def test_a_full_app_tells_the_next_visitor(browser, tmp_path):
+    server = start_app(tmp_path, "--max-sessions", "1")
+    try:
+        context = browser.new_context()
+        page, _ = open_pad(context, server.url)
+        late = context.new_page()
+        response = late.goto(server.url)
+        late.screenshot(path=ARTIFACTS / "app-full.png")
+        assert response.status == 503
+        assert "HandDigit is full" in late.content()
+        assert "try again in a few minutes" in late.inner_text("body")
+        assert page.locator(".hd-status").inner_text() == "ready"  # the first visitor goes on
+        context.close()
+    finally:
+        server.stop()

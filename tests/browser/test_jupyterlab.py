@@ -1,0 +1,55 @@
+"""The DigitPad widget inside JupyterLab, in a real browser: run the cell, draw, see the answer."""
+
+import json
+import secrets
+import sys
+
+from .conftest import ARTIFACTS, Server, private_jupyter_environment
+from .test_app import SEVEN, draw_and_wait, shown
+
+
+def test_the_widget_works_in_jupyterlab(browser, tmp_path):
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": ["from handdigit import DigitPad\n", "DigitPad()"],
+            }
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (root / "pad.ipynb").write_text(json.dumps(notebook))
+    token = secrets.token_hex(16)
+    server = Server(
+        [
+            sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", "--port=0",
+            f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True", "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", f"--ServerApp.root_dir={root}",
+        ],
+        private_jupyter_environment(tmp_path / "jupyter"),
+        r"(http://127\.0\.0\.1:\d+/)lab",
+    )  # fmt: skip
+    try:
+        server.wait_until_answering(f"/api/status?token={token}")
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{server.url}lab/tree/pad.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_selector(".hd-status:text-is('ready')", timeout=120_000)
+        page.locator(".hd-canvas").scroll_into_view_if_needed()
+        draw_and_wait(page, SEVEN)
+        page.screenshot(path=ARTIFACTS / "jupyterlab.png")
+        assert shown(page)["digit"] == "7" and len(shown(page)["bars"]) == 10
+        context.close()
+    finally:
+        server.stop()

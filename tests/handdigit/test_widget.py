@@ -1,0 +1,234 @@
+"""DigitPad driven through ipycanvas' own event handler, as the browser's events would drive it."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+
+from handdigit.preprocess import rasterize
+from handdigit.widget import PIXEL_RATIO, DigitPad
+
+# Strokes in CSS pixels on the 280 px canvas, drawn the way a person would.
+ONE = [[(150, 45), (147, 120), (143, 235)]]
+SEVEN = [[(80, 60), (200, 58), (160, 140), (120, 240)]]
+ZERO = [[(140 + 60 * np.sin(t), 140 - 95 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]]
+FOUR = [[(120, 40), (80, 160), (200, 160)], [(170, 90), (170, 250)]]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from handdigit import Recognizer
+
+    return Recognizer.load()
+
+
+@pytest.fixture
+def pad(shipped, mnist_dir):
+    return DigitPad(recognizer=shipped, warm_up=False, data_dir=mnist_dir)
+
+
+def send(pad, event, **content):
+    """One front-end message, exactly as ipycanvas' JavaScript sends it to the top layer."""
+    pad.canvas[-1]._handle_frontend_event(None, {"event": event, **content}, [])
+
+
+def draw_with_mouse(pad, strokes, leave_instead_of_up=False):
+    for stroke in strokes:
+        (x, y), *rest = [(x * PIXEL_RATIO, y * PIXEL_RATIO) for x, y in stroke]
+        send(pad, "mouse_down", x=x, y=y)
+        for x, y in rest:
+            send(pad, "mouse_move", x=x, y=y)
+        send(pad, "mouse_out" if leave_instead_of_up else "mouse_up", x=x, y=y)
+
+
+def shown_digit(pad):
+    match = re.search(r'class="hd-prediction[^"]*"[^>]*>([^<]*)<', pad.answer.value)
+    return match.group(1)
+
+
+def bar_percentages(pad):
+    return [
+        int(p)
+        for p in re.findall(r'<div class="hd-bar[^"]*"[^>]*>.*?<span>(\d+)%</span></div>', pad.bars.value)
+    ]
+
+
+@pytest.mark.parametrize(("strokes", "digit"), [(ONE, 1), (SEVEN, 7), (ZERO, 0), (FOUR, 4)])
+def test_a_drawn_digit_updates_strokes_view_prediction_and_bars(pad, strokes, digit):
+    draw_with_mouse(pad, strokes)
+    assert len(pad.strokes) == len(strokes)
+    assert [len(s) for s in pad.strokes] == [len(s) for s in strokes]
+    assert pad.prediction.digit == digit, pad.prediction.probabilities.round(3)
+    assert shown_digit(pad) == str(digit)
+    assert pad.prediction.input28.max() == pytest.approx(1.0, abs=0.05)
+    percentages = bar_percentages(pad)
+    assert len(percentages) == 10 and abs(sum(percentages) - 100) <= 5
+    assert int(np.argmax(percentages)) == digit
+    assert f"{pad.prediction.confidence:.0%}" in pad.answer.value
+    assert len(pad.view_image.value) > 100 and pad.view_image.value.startswith(b"\x89PNG")
+
+
+def test_the_incremental_ink_equals_rasterizing_the_recorded_strokes(pad):
+    draw_with_mouse(pad, FOUR)
+    pad.brush.value = 9
+    draw_with_mouse(pad, [[(30, 30), (60, 50)]])
+    assert pad.stroke_widths == [18, 18, 9]
+    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad._coverage)).astype(np.uint8))
+
+
+def rasterize_widths(pad):
+    images = [
+        rasterize([stroke], 280, width) for stroke, width in zip(pad.strokes, pad.stroke_widths, strict=True)
+    ]
+    return np.minimum.reduce(images)
+
+
+def test_undo_and_clear(pad):
+    draw_with_mouse(pad, FOUR)
+    assert pad.prediction.digit == 4
+    pad.undo()
+    assert len(pad.strokes) == 1
+    alone = DigitPad(recognizer=pad.recognizer, warm_up=False)
+    alone.draw(FOUR[:1])
+    assert np.array_equal(pad.prediction.probabilities, alone.prediction.probabilities)
+    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad._coverage)).astype(np.uint8))
+    pad.clear()
+    assert pad.strokes == [] and pad.prediction is None
+    assert shown_digit(pad) == "" and "Draw a digit" in pad.answer.value
+    assert bar_percentages(pad) == [0] * 10
+    pad.undo()  # nothing left: harmless
+    assert pad.strokes == []
+
+
+def test_keys_on_the_canvas_undo_and_clear(pad):
+    draw_with_mouse(pad, FOUR)
+    send(pad, "key_down", key="Backspace", shift_key=False, ctrl_key=False, meta_key=False)
+    assert len(pad.strokes) == 1
+    send(pad, "key_down", key="z", shift_key=False, ctrl_key=True, meta_key=False)
+    assert pad.strokes == []
+    draw_with_mouse(pad, ONE)
+    send(pad, "key_down", key="Escape", shift_key=False, ctrl_key=False, meta_key=False)
+    assert pad.strokes == [] and pad.prediction is None
+
+
+def test_a_stroke_ends_when_the_pointer_leaves(pad):
+    draw_with_mouse(pad, ONE, leave_instead_of_up=True)
+    assert pad.prediction.digit == 1
+    send(pad, "mouse_move", x=10, y=10)  # moving without the button: no ink
+    send(pad, "mouse_up", x=10, y=10)
+    assert len(pad.strokes) == 1 and len(pad.strokes[0]) == 3
+
+
+def test_touch_draws_like_the_mouse(pad):
+    for stroke in SEVEN:
+        points = [{"x": x * PIXEL_RATIO, "y": y * PIXEL_RATIO} for x, y in stroke]
+        send(pad, "touch_start", touches=points[:1])
+        for point in points[1:]:
+            send(pad, "touch_move", touches=[point])
+        send(pad, "touch_end", touches=[])
+    assert len(pad.strokes) == 1 and pad.prediction.digit == 7
+
+
+def upload(pad, name, data):
+    pad.upload.set_state(
+        {
+            "value": [
+                {
+                    "name": name,
+                    "type": "image/png",
+                    "size": len(data),
+                    "last_modified": 0,
+                    "content": memoryview(data),
+                }
+            ]
+        }
+    )
+
+
+def test_an_uploaded_image_is_predicted_and_a_bad_one_explained(pad):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(255 - rasterize(SEVEN, 280, 20)).convert("RGB").save(
+        buffer, format="JPEG"
+    )  # white on black
+    upload(pad, "seven.jpg", buffer.getvalue())
+    assert pad.source == "upload" and pad.prediction.digit == 7 and shown_digit(pad) == "7"
+    assert pad.upload.value == ()  # ready for the next file
+    assert pad.message.value == ""
+    upload(pad, "notes.png", b"this is not an image")
+    assert "Cannot use that file: notes.png" in pad.message.value and 'role="alert"' in pad.message.value
+    assert pad.prediction.digit == 7  # the last good answer stays
+    draw_with_mouse(pad, ONE)  # drawing again replaces the upload
+    assert pad.source == "drawing" and pad.prediction.digit == 1 and pad.message.value == ""
+
+
+def test_a_random_test_digit_shows_its_label_and_the_prediction(pad):
+    prediction = pad.show_test_digit(index=0)  # MNIST's first test digit is a 7
+    assert prediction.digit == 7 and pad.source == "test digit"
+    assert "labelled <b>7</b>" in pad.message.value and "right" in pad.message.value
+    assert pad._background.shape == (28, 28)
+
+
+def test_without_mnist_the_test_digit_button_says_what_to_do(shipped, tmp_path):
+    pad = DigitPad(recognizer=shipped, warm_up=False, data_dir=tmp_path)
+    assert pad.show_test_digit() is None
+    assert str(tmp_path) in pad.message.value
+
+
+def test_the_look_inside_panel_shows_maps_of_the_right_shapes(pad, shipped):
+    draw_with_mouse(pad, SEVEN)
+    pad.panels.selected_index = 0
+    (row,) = pad.inside.children
+    captions = [box.children[0].value for box in row.children]
+    assert len(captions) == 4
+    assert "32 channels, 26×26" in captions[0] and "64 channels, 24×24" in captions[1]
+    assert "Saliency" in captions[2] and "first-layer filters" in captions[3]
+    explanation = shipped.explain_prediction(pad.prediction)
+    assert [m.shape for m in explanation.feature_maps.values()] == [(26, 26, 32), (24, 24, 64)]
+    assert explanation.saliency.shape == (28, 28) and explanation.filters.shape == (32, 3, 3)
+    before = row.children[2].children[1].value
+    draw_with_mouse(pad, [[(100, 150), (190, 150)]])  # a crossbar: the panel follows the drawing
+    assert pad.inside.children[0].children[2].children[1].value != before
+
+
+def test_the_model_panel_shows_the_model_card(pad):
+    pad.panels.selected_index = 1
+    text = " ".join(child.value for child in pad.model_panel.children if hasattr(child, "value"))
+    assert "Test accuracy" in text and "Total params: 2,380,938" in text
+
+
+def test_the_canvas_is_sharp_on_high_dpi_screens(pad):
+    assert pad.canvas.width == 280 * PIXEL_RATIO and pad.canvas.layout.width == "280px"
+    assert "hd-canvas" in pad.canvas._dom_classes
+    assert "hd-clear" in pad.clear_button._dom_classes and "hd-undo" in pad.undo_button._dom_classes
+    assert "hd-upload" in pad.upload._dom_classes
+
+
+def test_warming_up_in_the_background_then_answering_what_was_drawn_meanwhile(shipped):
+    import threading
+    import time
+
+    gate = threading.Event()
+
+    class SlowToWarm:
+        """The shipped recognizer, whose warm-up waits for the test to let it finish."""
+
+        def __getattr__(self, name):
+            return getattr(shipped, name)
+
+        def warmup(self):
+            gate.wait(10)
+            shipped.warmup()
+
+    pad = DigitPad(recognizer=SlowToWarm(), warm_up=True)
+    assert "loading" in pad.status.value and not pad.ready
+    draw_with_mouse(pad, ONE)
+    assert pad.prediction is None and "loading the network" in pad.answer.value
+    gate.set()
+    deadline = time.monotonic() + 20
+    while pad.prediction is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ">ready<" in pad.status.value
+    assert pad.prediction.digit == 1
