@@ -7,6 +7,11 @@
 widgets load when first used.
 """
 
+import os
+
+# Before anything imports NumPy: OpenBLAS's idle threads sleep at once (see tinycnn's docstring).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
+
 __version__ = "0.1.0"
 
 __all__ = ["Recognizer", "Prediction", "Explanation", "UnreadableImage", "DigitPad", "draw"]

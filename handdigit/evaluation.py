@@ -145,3 +145,29 @@ def evaluate_weights(weights=None, data_dir=None, out_dir=None, mnist=None):
     if out_dir is not None:
         write_text_atomic(Path(out_dir) / "metrics.json", json.dumps(public, indent=2) + "\n")
     return public
+
+
+DRAWN_SEED = 2026  # the drawn-digit evaluation set; training draws from other random streams
+
+
+def evaluate_drawn(recognizer=None, per_style=20, seed=DRAWN_SEED):
+    """Accuracy on synthetic pen drawings (every style of handdigit.synthetic, random widths,
+    slants, sizes and positions), each through the full `Recognizer.predict` path."""
+    from handdigit.recognizer import Recognizer
+    from handdigit.synthetic import drawn_digit_set
+
+    recognizer = recognizer or Recognizer.load()
+    images, labels, styles = drawn_digit_set(per_style=per_style, seed=seed)
+    predictions = recognizer.predict_many(list(images))
+    digits = np.array([-1 if p.digit is None else p.digit for p in predictions])
+    correct = digits == labels
+    by_style = {}
+    for style, right in zip(styles, correct, strict=True):
+        by_style.setdefault(style, []).append(bool(right))
+    return {
+        "images": int(len(labels)),
+        "seed": seed,
+        "accuracy": float(correct.mean()),
+        "per_class": [float(correct[labels == digit].mean()) for digit in range(10)],
+        "per_style": {style: float(np.mean(values)) for style, values in by_style.items()},
+    }

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from handdigit.preprocess import rasterize
+from handdigit.preprocess import coverage_to_image, draw_stroke, rasterize
 
 
 def arc(cx, cy, rx, ry, start_degrees, end_degrees, points=24):
@@ -183,27 +183,89 @@ def drawn_digit_set(per_style=20, seed=0, canvas=280):
     return np.stack(images), np.array(labels), styles
 
 
-def drawn_views(count, rng, canvas=140, progress=None):
+def drawn_views(count, rng, canvas=140, progress=None, writers=None):
     """`count` random drawings, class-balanced, preprocessed as the Recognizer would see them.
 
-    Returns (views (N, 28, 28) float32 in [0, 1], labels (N,) intp). A smaller canvas than the
-    app's renders faster and looks the same after preprocessing scales the ink to 20 px.
-    `progress(done)` is called now and then, for a progress bar.
+    Half are the styles above; when `writers` = (images (N, 28, 28) uint8, labels (N,)) is given,
+    the other half are those real writers' digits redrawn with canvas strokes (`restroke`) of a
+    random pen width, thin to very thick. Returns (views (N, 28, 28) float32 in [0, 1], labels (N,)
+    intp). A smaller canvas than the app's renders faster and looks the same after preprocessing
+    scales the ink to 20 px. `progress(done)` is called now and then, for a progress bar.
     """
     from handdigit.preprocess import to_mnist
 
     styles_of = {digit: list(styles) for digit, styles in STYLES.items()}
     labels = np.arange(count) % 10
     rng.shuffle(labels)
+    if writers is not None:
+        by_digit = {digit: np.flatnonzero(writers[1] == digit) for digit in range(10)}
     views = np.zeros((count, 28, 28), np.float32)
     for index, digit in enumerate(labels):
         view = None
         while view is None:  # a drawing too faint to count as a digit is drawn again
-            style = styles_of[digit][rng.integers(len(styles_of[digit]))]
-            brush = rng.uniform(0.02, 0.11) * canvas
-            image = rasterize(draw_strokes(int(digit), style, rng, canvas), canvas, brush)
+            if writers is not None and index % 2 == 1 and len(by_digit[digit]):
+                source = writers[0][rng.choice(by_digit[digit])]
+                image = restroke(source, rng.uniform(0.03, 0.2) * canvas, canvas)
+            else:
+                style = styles_of[digit][rng.integers(len(styles_of[digit]))]
+                brush = rng.uniform(0.02, 0.11) * canvas
+                image = rasterize(draw_strokes(int(digit), style, rng, canvas), canvas, brush)
             view = to_mnist(image.astype(np.float32) / np.float32(255))
         views[index] = view
         if progress is not None and (index + 1) % 500 == 0:
             progress(index + 1)
     return views, labels.astype(np.intp)
+
+
+def thin(binary):
+    """The one-pixel-wide skeleton of a binary image (Zhang and Suen's thinning, 1984), vectorised."""
+    image = np.asarray(binary, np.uint8).copy()
+    while True:
+        changed = False
+        for step in (0, 1):
+            padded = np.pad(image, 1)
+            # Neighbours P2..P9, clockwise from the one above.
+            p2, p3, p4 = padded[:-2, 1:-1], padded[:-2, 2:], padded[1:-1, 2:]
+            p5, p6, p7 = padded[2:, 2:], padded[2:, 1:-1], padded[2:, :-2]
+            p8, p9 = padded[1:-1, :-2], padded[:-2, :-2]
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            neighbours = sum(ring[:8])
+            transitions = sum((ring[i] == 0) & (ring[i + 1] == 1) for i in range(8))
+            if step == 0:
+                corner = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                corner = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            remove = (image == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & corner
+            if remove.any():
+                image[remove] = 0
+                changed = True
+        if not changed:
+            return image
+
+
+def restroke(digit, width, canvas=280, upscale=4, threshold=0.35):
+    """An MNIST digit (28, 28) uint8 redrawn as a canvas shows pen strokes: its skeleton traced by
+    a round pen `width` canvas pixels wide, dark on white, (canvas, canvas) uint8.
+
+    A real writer's digit with a drawing app's strokes: uniform width, round caps, any thickness.
+    """
+    from PIL import Image
+
+    size = digit.shape[0] * upscale
+    enlarged = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BILINEAR), np.float32)
+    skeleton = thin(enlarged / 255 > threshold)
+    scale = canvas / size
+    rows, cols = np.nonzero(skeleton)
+    coverage = np.zeros((canvas, canvas), np.float32)
+    present = set(zip(rows.tolist(), cols.tolist(), strict=True))
+    for row, col in present:
+        start = ((col + 0.5) * scale, (row + 0.5) * scale)
+        linked = False
+        for d_row, d_col in ((0, 1), (1, -1), (1, 0), (1, 1)):
+            if (row + d_row, col + d_col) in present:
+                end = ((col + d_col + 0.5) * scale, (row + d_row + 0.5) * scale)
+                draw_stroke(coverage, [start, end], width)
+                linked = True
+        if not linked:
+            draw_stroke(coverage, [start], width)
+    return coverage_to_image(coverage)

@@ -200,11 +200,16 @@ def split_data(mnist, config, progress=None):
         raise ValueError("the validation split leaves no training images")
     scaled = images.astype(np.float32)[..., None] / np.float32(255)
     labels = labels.astype(np.intp)
+    mnist_train, mnist_val = (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
     drawn, drawn_labels = drawn_views(
-        n_drawn, np.random.default_rng([config.seed, DRAWN_TRAIN_STREAM]), progress=progress
+        n_drawn,
+        np.random.default_rng([config.seed, DRAWN_TRAIN_STREAM]),
+        progress=progress,
+        writers=mnist_train,
     )
+    # Validation drawings redraw only validation digits: training never sees their writers' shapes.
     val_drawn, val_drawn_labels = drawn_views(
-        n_val_drawn, np.random.default_rng([config.seed, DRAWN_VAL_STREAM])
+        n_val_drawn, np.random.default_rng([config.seed, DRAWN_VAL_STREAM]), writers=mnist_val
     )
     return Split(
         np.concatenate([scaled[:cut], drawn[..., None]]),

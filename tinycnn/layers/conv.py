@@ -13,6 +13,15 @@ Forward:   cols = im2col(x)                      (N*OH*OW, KH*KW*C_in)
            y    = cols @ kernel_matrix + bias     kernel_matrix: (KH*KW*C_in, C_out)
 Backward:  dkernel = cols.T @ dy,  dbias = sum of dy over N, OH, OW
            dx      = col2im(dy @ kernel_matrix.T)
+
+Both passes run a few images at a time: unfolded, the second convolution's input is 85 MB per
+batch of 128, far larger than the CPU's caches, so unfolding the whole batch at once would send
+every one of those bytes to main memory and back several times. A chunk of about CHUNK_BYTES
+stays in the cache from im2col to the matrix product that reads it; backward unfolds each chunk
+again (cheap, from the cache) instead of keeping the whole unfolded batch, and sums the chunks'
+kernel gradients. A batch that unfolds into a single chunk (the first convolution's, 3 MB) is
+kept from forward to backward instead. The arithmetic is the same; only the order changes.
+The bias gradient, a sum over N*OH*OW rows, is one matrix-vector product (BLAS) with a vector of ones.
 """
 
 import math
@@ -25,6 +34,7 @@ from tinycnn.kernels.workspace import Workspace
 from tinycnn.layers.base import Layer, format_shape
 
 PADDINGS = ("valid", "same")
+CHUNK_BYTES = 4 * 2**20  # unfolded patches per chunk: well inside a server CPU's L2 + L3
 
 
 def pair(value, what):
@@ -97,29 +107,64 @@ class Conv2D(Layer):
     def _geometry(self):
         return (*self.kernel_size, *self.strides, self.pad_top, self.pad_left, *self.output_shape[:2])
 
+    def _chunks(self, n_images):
+        """(start, stop) image ranges whose unfolded patches take about CHUNK_BYTES each."""
+        out_h, out_w, _ = self.output_shape
+        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
+        per_image = out_h * out_w * patch_size * self.dtype.itemsize
+        step = max(1, min(n_images, CHUNK_BYTES // per_image))
+        return [(start, min(start + step, n_images)) for start in range(0, n_images, step)], step
+
+    def _unfold(self, x, start, stop, chunk_images):
+        """im2col of images start..stop into the layer's workspace: (rows, KH*KW*C_in)."""
+        out_h, out_w, _ = self.output_shape
+        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
+        cols = self.workspace.get("cols", (chunk_images * out_h * out_w, patch_size), self.dtype)
+        cols = cols[: (stop - start) * out_h * out_w]
+        kernels.im2col(x[start:stop], *self._geometry(), cols)
+        return cols
+
     def forward(self, x, training=False, keep=True):
-        x = self.check_input(x)
+        x = np.ascontiguousarray(self.check_input(x))
         n_images = x.shape[0]
         out_h, out_w, filters = self.output_shape
-        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
-        cols = self.workspace.get("cols", (n_images * out_h * out_w, patch_size), self.dtype)
-        kernels.im2col(x, *self._geometry(), cols)
-        y = cols @ self.params["kernel"].reshape(-1, filters)
-        y += self.params["bias"]
-        self._saved = (x.shape, cols) if keep else None
+        rows_per_image = out_h * out_w
+        kernel_matrix = self.params["kernel"].reshape(-1, filters)
+        y = np.empty((n_images * rows_per_image, filters), self.dtype)
+        chunks, chunk_images = self._chunks(n_images)
+        for start, stop in chunks:
+            cols = self._unfold(x, start, stop, chunk_images)
+            y_chunk = y[start * rows_per_image : stop * rows_per_image]
+            np.matmul(cols, kernel_matrix, out=y_chunk)
+            y_chunk += self.params["bias"]  # while the chunk is still in the cache
+        self._saved = (x, len(chunks) == 1) if keep else None
         return y.reshape(n_images, out_h, out_w, filters)
 
     def backward(self, dy, input_gradient=True):
-        x_shape, cols = self.saved()
+        x, cols_kept = self.saved()
         dy = self.check_gradient(dy).reshape(-1, self.filters)
+        rows_per_image = self.output_shape[0] * self.output_shape[1]
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
-        np.matmul(cols.T, dy, out=self.grads["kernel"].reshape(kernel_matrix.shape))
-        np.sum(dy, axis=0, out=self.grads["bias"])
-        if not input_gradient:
-            return None
-        dcols = np.matmul(dy, kernel_matrix.T, out=cols)  # cols is no longer needed: reuse it
-        dx = np.empty(x_shape, self.dtype)
-        kernels.col2im(dcols, *self._geometry(), dx)
+        kernel_gradient = self.grads["kernel"].reshape(kernel_matrix.shape)
+        partial = self.workspace.get("partial", kernel_matrix.shape, self.dtype)
+        dx = np.empty(x.shape, self.dtype) if input_gradient else None
+        chunks, chunk_images = self._chunks(x.shape[0])
+        for number, (start, stop) in enumerate(chunks):
+            if cols_kept:  # forward's single chunk is still in the workspace
+                patch_size = kernel_matrix.shape[0]
+                cols = self.workspace.get("cols", (chunk_images * rows_per_image, patch_size), self.dtype)
+            else:
+                cols = self._unfold(x, start, stop, chunk_images)
+            dy_chunk = dy[start * rows_per_image : stop * rows_per_image]
+            np.matmul(cols.T, dy_chunk, out=kernel_gradient if number == 0 else partial)
+            if number > 0:
+                kernel_gradient += partial
+            if input_gradient:
+                dcols = np.matmul(dy_chunk, kernel_matrix.T, out=cols)  # this chunk's cols are used up
+                kernels.col2im(dcols, *self._geometry(), dx[start:stop])
+        ones = self.workspace.get("ones", (dy.shape[0],), self.dtype)
+        ones.fill(1)
+        np.matmul(ones, dy, out=self.grads["bias"])
         return dx
 
     def get_config(self):

@@ -5,8 +5,9 @@ survivors by 1 / (1 - rate), so that inference needs no rescaling and is the ide
 seeded generator, whose state is saved in checkpoints so a resumed run draws the same masks.
 
 Shapes: any (N, ...) -> the same.
-Forward (training):  y = x * m,  m = (u >= rate) / (1 - rate),  u ~ U[0, 1)
-Backward:            dx = dy * m
+Forward (training):  y = x * keep / (1 - rate),  keep = (u >= rate),  u ~ U[0, 1)
+Backward:            dx = dy * keep / (1 - rate)
+(u is drawn in float64 whatever the layer's dtype: NumPy draws float64 faster than float32.)
 In inference mode both passes are the identity and hand back the very array they were given.
 """
 
@@ -38,18 +39,21 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._saved = "identity" if keep else None
             return x
-        uniform = self.rng.random(x.shape, dtype=self.dtype)
-        mask = (uniform >= self.rate).astype(self.dtype)
-        mask *= 1.0 / (1.0 - self.rate)
-        self._saved = mask if keep else None
-        return x * mask
+        kept = self.rng.random(x.shape) >= self.rate
+        self._saved = kept if keep else None
+        return self._scaled(x, kept)
+
+    def _scaled(self, values, kept):
+        out = np.multiply(values, kept, dtype=self.dtype)
+        out *= self.dtype.type(1.0 / (1.0 - self.rate))
+        return out
 
     def backward(self, dy, input_gradient=True):
         mask = self.saved()
         dy = self.check_gradient(dy)
         if not input_gradient:
             return None
-        return dy if isinstance(mask, str) else dy * mask
+        return dy if isinstance(mask, str) else self._scaled(dy, mask)
 
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed}

@@ -1,0 +1,123 @@
+"""Training: one epoch of the seed recipe (batch 128, Adam, 42,000 images), HandDigit vs PyTorch
+vs Keras, interleaved (epoch 1 of each, then epoch 2 of each, ...) so all see the same machine load.
+
+Reports each contender's steady epochs (the first, with its warm-up, left out): median and
+min-max seconds of the training part (no validation), images/s, and peak resident memory; and
+the GEMM floor of the same epoch measured in the same run (benchmarks/machine_limit.py).
+Usage: python benchmarks/training.py [--epochs N] [--contenders tinycnn,torch,keras]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine_facts, write_results  # noqa: E402
+from contenders import CONTENDERS, available  # noqa: E402
+from machine_limit import measure_gemm_floor  # noqa: E402
+from worker import TRAIN_IMAGES  # noqa: E402
+from workers import Worker  # noqa: E402
+
+
+def run(names, epochs):
+    notes, workers = [], {}
+    for name in names:
+        note = available(name)
+        if note:
+            notes.append(note)
+        else:
+            workers[name] = Worker(name)
+    epochs_by = {name: [] for name in workers}
+    try:
+        for epoch in range(epochs):
+            for name, worker in workers.items():
+                reply = worker.ask(do="epoch")
+                epochs_by[name].append(reply)
+                print(
+                    f"epoch {epoch + 1} {name}: {reply['seconds']:.1f} s, loss {reply['loss']:.4f}",
+                    flush=True,
+                )
+    finally:
+        for worker in workers.values():
+            worker.close()
+    floor = measure_gemm_floor()
+    results = {}
+    for name, records in epochs_by.items():
+        steady = [r["seconds"] for r in records[1:]] or [records[0]["seconds"]]
+        median = statistics.median(steady)
+        results[name] = {
+            "label": CONTENDERS[name].name,
+            "epoch_seconds": [r["seconds"] for r in records],
+            "steady_median_s": median,
+            "steady_min_s": min(steady),
+            "steady_max_s": max(steady),
+            "images_per_s": TRAIN_IMAGES / median,
+            "peak_rss_mib": max(r["max_rss_mib"] for r in records),
+            "final_loss": records[-1]["loss"],
+            "final_accuracy": records[-1]["accuracy"],
+        }
+    return results, floor, notes
+
+
+def markdown(results, floor, notes, epochs):
+    lines = [
+        "# Training: one epoch of the seed recipe",
+        "",
+        f"42,000 MNIST images, batch 128, Adam (lr 1e-3, eps 1e-7), no validation; {epochs} epochs each, "
+        "interleaved; the first epoch (warm-up) left out of the median.",
+        "",
+        "| contender | steady epoch, median (min–max) | images/s | vs GEMM floor | peak memory |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results.values():
+        lines.append(
+            f"| {result['label']} | {result['steady_median_s']:.1f} s ({result['steady_min_s']:.1f}–"
+            f"{result['steady_max_s']:.1f}) | {result['images_per_s']:,.0f} | "
+            f"{result['steady_median_s'] / floor['epoch_floor_s']:.2f}x | {result['peak_rss_mib']:,.0f} MiB |"
+        )
+    lines += ["", f"GEMM floor of the same epoch, measured in this run: **{floor['epoch_floor_s']:.1f} s**."]
+    if "tinycnn" in results:
+        ours = results["tinycnn"]["steady_median_s"]
+        peers = {name: r for name, r in results.items() if name != "tinycnn"}
+        if peers:
+            fastest = min(peers.values(), key=lambda r: r["steady_median_s"])
+            lines.append(
+                f"HandDigit / the faster peer ({fastest['label']}): **{ours / fastest['steady_median_s']:.2f}x** "
+                "(target: at most 1.0x)."
+            )
+        lines.append(
+            f"HandDigit / GEMM floor: **{ours / floor['epoch_floor_s']:.2f}x** (stretch target: 1.3x)."
+        )
+    lines += [""] + [f"- {note}" for note in notes]
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--contenders", default="tinycnn,torch,keras")
+    args = parser.parse_args()
+    names = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    results, floor, notes = run(names, args.epochs)
+    payload = {
+        "benchmark": "training",
+        "machine": machine_facts(),
+        "epochs": args.epochs,
+        "results": results,
+        "gemm_floor_s": floor["epoch_floor_s"],
+        "notes": notes,
+    }
+    lines = markdown(results, floor, notes, args.epochs) + [
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/training.py --epochs {args.epochs}`",
+        "",
+    ]
+    path = write_results("training", payload, "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written: {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Root pytest hooks: the notebooks (collected by nbmake) run in quick mode on the shared MNIST copy.
+
+Only while a notebook runs are these variables set, so the application tests still see the
+environment as a user would.
+"""
+
+import os
+from pathlib import Path
+
+SHARED_MNIST = Path(__file__).resolve().parent.parent / "shared" / "datasets" / "mnist"
+NOTEBOOK_ENVIRONMENT = {"HANDDIGIT_QUICK": "1", "HANDDIGIT_DATA": str(SHARED_MNIST)}
+_saved = {}
+
+
+def pytest_runtest_setup(item):
+    if item.path.suffix == ".ipynb":
+        for name, value in NOTEBOOK_ENVIRONMENT.items():
+            _saved[name] = os.environ.get(name)
+            os.environ.setdefault(name, value)
+
+
+def pytest_runtest_teardown(item):
+    if item.path.suffix == ".ipynb":
+        for name, value in _saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _saved.clear()
