@@ -21,13 +21,13 @@ import numpy as np
 class AugmentConfig:
     """Ranges of the random distortions (recorded in each run's output)."""
 
-    rotation_degrees: float = 12.0
-    shear: float = 0.25
-    scale_min: float = 0.8
-    scale_max: float = 1.15
-    shift_pixels: float = 2.5
-    elastic_probability: float = 0.5
-    elastic_alpha: float = 2.5
+    rotation_degrees: float = 10.0
+    shear: float = 0.15
+    scale_min: float = 0.85
+    scale_max: float = 1.1
+    shift_pixels: float = 2.0
+    elastic_probability: float = 0.35
+    elastic_alpha: float = 2.0
     elastic_sigma: float = 4.0
     stroke_probability: float = 0.3
 

@@ -2,8 +2,8 @@
 
     python -m handdigit.model_card RUN_DIR [--data-dir DIR]
 
-takes a finished training run (its `best.npz` and `history.json`), evaluates it on the MNIST test
-set, and writes into `weights/`: the weights (`handdigit-cnn.npz`), `model-card.json` for programs,
+takes a finished training run (its final `weights.npz`, or `best.npz` with `--pick best`, and
+`history.json`), evaluates it on the MNIST test set, and writes into `weights/`: the weights (`handdigit-cnn.npz`), `model-card.json` for programs,
 `MODEL_CARD.md` for people, and the figures (training curves, confusion matrix, reliability
 diagram, misclassified digits). Rerun it whenever the shipped weights are retrained.
 """
@@ -38,10 +38,11 @@ def _cpu():
     return platform.processor() or "unknown"
 
 
-def build_card(run_dir, report, weights_path, drawn=None):
+def build_card(run_dir, report, weights_path, drawn=None, pick="final"):
     run = json.loads((Path(run_dir) / "history.json").read_text())
     epochs = run["epochs"]
     best = max(epochs, key=lambda record: record.get("val_accuracy", 0.0))
+    shipped = epochs[-1] if pick == "final" else best
     return {
         "name": "handdigit-cnn",
         "architecture": "Conv2D(32,3x3)-ReLU-Conv2D(64,3x3)-ReLU-MaxPool(2x2)-Dropout(0.25)-Flatten-"
@@ -57,9 +58,11 @@ def build_card(run_dir, report, weights_path, drawn=None):
         "drawn_train_images": run.get("drawn_train_images", 0),
         "epochs": run["completed_epochs"],
         "best_epoch": best["epoch"],
+        "shipped_epoch": shipped["epoch"],
+        "picked": pick,
         "wall_time_seconds": round(run["elapsed_seconds"], 1),
         "machine": {"cpu": _cpu(), "cores": os.cpu_count(), **run["versions"]},
-        "validation": {"accuracy": best.get("val_accuracy"), "loss": best.get("val_loss")},
+        "validation": {"accuracy": shipped.get("val_accuracy"), "loss": shipped.get("val_loss")},
         "test": {
             "images": report["images"],
             "accuracy": report["accuracy"],
@@ -96,7 +99,9 @@ The network HandDigit ships, so that nothing must be trained to use the app.
   images were used for this card only.
 - **Trained by**: `{card["command"]}`
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},
-  {card["machine"]["cores"]} cores; best validation epoch {card["best_epoch"]}).
+  {card["machine"]["cores"]} cores). Shipped: the weights after epoch {card["shipped_epoch"]}
+  ({"the end of the learning-rate schedule" if card["picked"] == "final" else "the best validation accuracy"}; the best
+  validation accuracy was at epoch {card["best_epoch"]}).
 - **Weights**: `{card["weights_file"]}`, SHA-256 `{card["weights_sha256"]}`.
 
 ## Results
@@ -130,12 +135,13 @@ Regenerate this card: `python -m handdigit.model_card RUN_DIR` after `handdigit 
 """
 
 
-def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS):
+def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final"):
     from handdigit.evaluation import evaluate_weights
 
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_path = weights_dir / SHIPPED_WEIGHTS
-    shutil.copyfile(run_dir / "best.npz", weights_dir / ".tmp-weights.npz")
+    source = run_dir / ("weights.npz" if pick == "final" else "best.npz")
+    shutil.copyfile(source, weights_dir / ".tmp-weights.npz")
     os.replace(weights_dir / ".tmp-weights.npz", weights_path)
     report = evaluate_weights(weights_path, data_dir=data_dir, out_dir=weights_dir)
     (weights_dir / "metrics.json").unlink(missing_ok=True)  # the card holds the metrics
@@ -144,7 +150,7 @@ def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS):
     from handdigit.recognizer import Recognizer
 
     drawn = evaluate_drawn(Recognizer.load(weights_path))
-    card = build_card(run_dir, report, weights_path, drawn)
+    card = build_card(run_dir, report, weights_path, drawn, pick)
     write_text_atomic(weights_dir / MODEL_CARD, json.dumps(card, indent=2) + "\n")
     write_text_atomic(weights_dir / "MODEL_CARD.md", render_markdown(card))
     return card
@@ -156,8 +162,14 @@ def main(argv=None):
     )
     parser.add_argument("run_dir", type=Path, help="a finished `handdigit train --out` directory")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument(
+        "--pick",
+        choices=("final", "best"),
+        default="final",
+        help="ship the last epoch's weights (the end of the learning-rate schedule) or the best by validation accuracy",
+    )
     args = parser.parse_args(argv)
-    card = write_model_card(args.run_dir, args.data_dir)
+    card = write_model_card(args.run_dir, args.data_dir, pick=args.pick)
     print(
         f"test accuracy {card['test']['accuracy']:.2%}, loss {card['test']['loss']:.4f}; card in {REPOSITORY_WEIGHTS}"
     )

@@ -22,6 +22,8 @@ Grey levels are kept throughout (never binarised). A blank or near-blank image g
 paper, round caps and joins, antialiased), so that the widget and the tests share one path.
 """
 
+import math
+
 import numpy as np
 
 MNIST_SIZE = 28
@@ -41,11 +43,11 @@ def ink_from_image(luminance, alpha=None, polarity="auto"):
     luminance = np.asarray(luminance, np.float32)
     if alpha is not None:
         luminance = alpha * luminance + (1 - alpha)  # composite onto white paper
-    border = _border(luminance)
+    border_level = float(np.median(_border(luminance)))
     if polarity == "auto":
-        polarity = "dark-on-light" if np.median(border) >= 0.5 else "light-on-dark"
+        polarity = "dark-on-light" if border_level >= 0.5 else "light-on-dark"
     ink = 1 - luminance if polarity == "dark-on-light" else luminance
-    paper = float(np.median(1 - border if polarity == "dark-on-light" else border))
+    paper = 1 - border_level if polarity == "dark-on-light" else border_level
     strongest = float(ink.max())
     if strongest - paper <= 1e-6:
         return np.zeros_like(ink)
@@ -89,22 +91,28 @@ def _scale_to_box(ink):
 
 
 def _shift(image, drow, dcol):
-    """image (H, W) moved by a sub-pixel offset (bilinear; zeros enter at the edges)."""
-    rows = np.arange(image.shape[0], dtype=np.float32)[:, None] - drow
-    cols = np.arange(image.shape[1], dtype=np.float32)[None, :] - dcol
-    top, left = np.floor(rows).astype(np.intp), np.floor(cols).astype(np.intp)
-    down, right = rows - top, cols - left
-    padded = np.pad(image, 1)
+    """image (H, W) moved by a sub-pixel offset: bilinear, done as a linear shift along each axis
+    (bilinear interpolation is separable); zeros enter at the edges."""
+    return _shift_axis(_shift_axis(image, drow, 0), dcol, 1)
 
-    def at(r, c):
-        return padded[np.clip(r + 1, 0, image.shape[0] + 1), np.clip(c + 1, 0, image.shape[1] + 1)]
 
-    return (
-        at(top, left) * (1 - down) * (1 - right)
-        + at(top, left + 1) * (1 - down) * right
-        + at(top + 1, left) * down * (1 - right)
-        + at(top + 1, left + 1) * down * right
-    ).astype(np.float32)
+def _shift_axis(image, offset, axis):
+    """out[i] = (1 - f) * image[i - k] + f * image[i - k - 1] along `axis`, offset = k + f."""
+    whole = math.floor(offset)
+    fraction = np.float32(offset - whole)
+    return (1 - fraction) * _translate(image, whole, axis) + fraction * _translate(image, whole + 1, axis)
+
+
+def _translate(image, shift, axis):
+    """image moved by a whole number of pixels along `axis`; zeros fill the vacated edge."""
+    out = np.zeros_like(image)
+    size = image.shape[axis]
+    if abs(shift) < size:
+        source, target = [slice(None)] * 2, [slice(None)] * 2
+        source[axis] = slice(max(0, -shift), size - max(0, shift))
+        target[axis] = slice(max(0, shift), size - max(0, -shift))
+        out[tuple(target)] = image[tuple(source)]
+    return out
 
 
 def to_mnist(luminance, alpha=None, polarity="auto"):

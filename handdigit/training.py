@@ -38,12 +38,12 @@ OPTIMIZER_PREFIX = "optimizer/"
 class TrainConfig:
     """Everything that changes the result of a run (all of it is recorded with the run)."""
 
-    epochs: int = 20
+    epochs: int = 36
     batch_size: int = 128
     learning_rate: float | None = None  # None: the optimizer's default (DEFAULT_LEARNING_RATES)
     optimizer: str = "adam"
     schedule: str = "onecycle"
-    val_split: float = 0.1
+    val_split: float = 0.05
     seed: int = 0
     subset: int | None = None
     augment: bool = True
@@ -256,6 +256,12 @@ def evaluate_logits(model, images, labels, batch_size=500):
     return loss, float(np.mean(logits.argmax(axis=1) == labels))
 
 
+def _augmentation_settings():
+    from handdigit.augment import AugmentConfig
+
+    return AugmentConfig().to_dict()
+
+
 class Trainer:
     """One training run in `out_dir`: fresh with `Trainer(config, out_dir)`, or `Trainer.resume`."""
 
@@ -432,6 +438,7 @@ class Trainer:
 
         return {
             "config": self.config.to_dict(),
+            "augmentation": _augmentation_settings() if self.config.augment else None,
             "command": self.config.command_line(self.out_dir),
             "data_sha256": dict(FILES),
             "train_images": int(len(self.split.train_labels)),

@@ -133,3 +133,17 @@ def test_import_handdigit_stays_light():
         ).stdout.strip()
         == "[]"
     )
+
+
+@pytest.mark.parametrize("width", [8, 20])
+def test_real_writers_digits_redrawn_as_canvas_strokes(recognizer, mnist, width):
+    """MNIST test digits (writers training never saw) redrawn as a drawing app's strokes, thin and
+    thick, through the full predict path: almost all still recognised."""
+    from handdigit.synthetic import restroke
+
+    chosen = np.random.default_rng(11).choice(len(mnist.test_labels), 300, replace=False)
+    images = [restroke(mnist.test_images[index], width, canvas=140) for index in chosen]
+    digits = np.array([-1 if p.digit is None else p.digit for p in recognizer.predict_many(images)])
+    accuracy = (digits == mnist.test_labels[chosen]).mean()
+    print(f"\nredrawn MNIST test digits, pen {width}/140 px: {accuracy:.1%}")
+    assert accuracy >= 0.96

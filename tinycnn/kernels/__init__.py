@@ -15,6 +15,9 @@ import os
 import threading
 
 _lock = threading.RLock()
+# Below this many elements a kernel runs its serial twin: waking the thread pool for one image's
+# few hundred kilobytes (or a bias vector's Adam step) costs more than the loop itself.
+SERIAL_BELOW = 1 << 17
 _kernels = None
 _backend = None
 
@@ -67,46 +70,52 @@ def warmup():
     return _backend
 
 
+def _kernel(name, size):
+    """The kernel `name` of the backend in use, or its serial twin for `size` small elements."""
+    module = _load()
+    return getattr(module, f"{name}_serial" if size < SERIAL_BELOW else name)
+
+
 def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols):
     """Unfold windows of x (N, H, W, C) into cols (N*OH*OW, KH*KW*C), in place."""
-    module = _load()
+    kernel = _kernel("im2col", cols.size)
     with _lock:
-        module.im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols)
+        kernel(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols)
 
 
 def col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx):
     """Fold cols (N*OH*OW, KH*KW*C) back into dx (N, H, W, C), summing overlaps, in place."""
-    module = _load()
+    kernel = _kernel("col2im", cols.size)
     with _lock:
-        module.col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx)
+        kernel(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx)
 
 
 def maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax):
     """Window maxima of x (N, H, W, C) into out (N, OH, OW, C), their positions into argmax."""
-    module = _load()
+    kernel = _kernel("maxpool_forward", x.size)
     with _lock:
-        module.maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax)
+        kernel(x, pool_h, pool_w, stride_h, stride_w, out, argmax)
 
 
 def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
     """Scatter dy (N, OH, OW, C) to the winning positions of dx (N, H, W, C), in place."""
-    module = _load()
+    kernel = _kernel("maxpool_backward", dx.size)
     with _lock:
-        module.maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
+        kernel(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
 
 
 def relu_forward(x, out):
     """out = max(x, 0) elementwise, in place; both C-contiguous of one shape."""
-    module = _load()
+    kernel = _kernel("relu_forward", x.size)
     with _lock:
-        module.relu_forward(x, out)
+        kernel(x, out)
 
 
 def relu_backward(y, dy, dx):
     """dx = dy where y > 0, else 0, in place; all C-contiguous of one shape."""
-    module = _load()
+    kernel = _kernel("relu_backward", y.size)
     with _lock:
-        module.relu_backward(y, dy, dx)
+        kernel(y, dy, dx)
 
 
 def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
@@ -122,9 +131,7 @@ def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
         array.flags.c_contiguous for array in (param, gradient, m, v)
     ):
         raise ValueError("adam_update: param, gradient, m and v must be C-contiguous arrays of one dtype")
-    module = _load()
+    kernel = _kernel("adam_update", param.size)
     scalar = param.dtype.type
     with _lock:
-        module.adam_update(
-            param, gradient, m, v, scalar(alpha), scalar(1 - beta_1), scalar(1 - beta_2), scalar(epsilon)
-        )
+        kernel(param, gradient, m, v, scalar(alpha), scalar(1 - beta_1), scalar(1 - beta_2), scalar(epsilon))

@@ -10,10 +10,13 @@ added. Output position `(oh, ow)` reads input rows `oh * SH - pad_top + kh` for 
 likewise for columns; positions that fall outside the image read zero. No padded copy is made.
 
 Parallelism: `prange` over images (or image rows) only where each iteration writes its own part
-of the output, so no two threads ever write the same element.
+of the output, so no two threads ever write the same element. Each kernel also has a serial twin
+(`im2col_serial`, ...), the same loops compiled without threads, for work so small (one image, a
+bias vector) that waking the thread pool would cost more than the loop itself.
 """
 
 import os
+import types
 
 import numba
 import numpy as np
@@ -191,8 +194,40 @@ KERNELS = {
 }
 
 
+def _serial_twin(kernel):
+    """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart."""
+    source = kernel.py_func
+    twin = types.FunctionType(source.__code__, source.__globals__, f"{source.__name__}_serial")
+    twin.__qualname__ = f"{source.__qualname__}_serial"  # Numba names its cache files after it
+    twin.__doc__ = f"`{source.__name__}` without threads, for small work."
+    return njit(cache=True)(twin)
+
+
+im2col_serial = _serial_twin(im2col)
+col2im_serial = _serial_twin(col2im)
+maxpool_forward_serial = _serial_twin(maxpool_forward)
+maxpool_backward_serial = _serial_twin(maxpool_backward)
+relu_forward_serial = _serial_twin(relu_forward)
+relu_backward_serial = _serial_twin(relu_backward)
+adam_update_serial = _serial_twin(adam_update)
+KERNELS = (
+    "im2col",
+    "col2im",
+    "maxpool_forward",
+    "maxpool_backward",
+    "relu_forward",
+    "relu_backward",
+    "adam_update",
+)
+
+
 def warmup():
-    """Compile (or load from Numba's cache) every kernel for float32, on tiny arrays."""
+    """Compile (or load from Numba's cache) every kernel and its serial twin for float32."""
+    for suffix in ("", "_serial"):
+        _warm(**{name: globals()[name + suffix] for name in KERNELS})
+
+
+def _warm(im2col, col2im, maxpool_forward, maxpool_backward, relu_forward, relu_backward, adam_update):
     x = np.zeros((1, 3, 3, 1), np.float32)
     cols = np.zeros((4, 4), np.float32)
     im2col(x, 2, 2, 1, 1, 0, 0, 2, 2, cols)

@@ -108,3 +108,9 @@ KERNELS = {
 
 def warmup():
     """Nothing to compile."""
+
+
+# The NumPy twins have no threads of their own: the "serial" variants are the same functions.
+im2col_serial, col2im_serial = im2col, col2im
+maxpool_forward_serial, maxpool_backward_serial = maxpool_forward, maxpool_backward
+relu_forward_serial, relu_backward_serial, adam_update_serial = relu_forward, relu_backward, adam_update
