@@ -58,6 +58,7 @@ STYLE = f"""
 .hd-message {{ color: #b00020; font-size: 14px; min-height: 1.2em; }}
 .hd-caption {{ font-size: 13px; color: #444; margin: 4px 0 2px; }}
 .hd-pad img {{ image-rendering: pixelated; }}
+.hd-gallery {{ gap: 16px; }}
 .hd-pad .widget-html-content {{ line-height: 1.4; }}
 .hd-summary {{ font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; line-height: 1.3;
   white-space: pre; overflow-x: auto; }}
@@ -86,7 +87,8 @@ class DigitPad(widgets.VBox):
         self.prediction = None  # the latest Prediction, or None before anything was drawn
         self.source = "drawing"  # what the outputs show: "drawing", "upload" or "test digit"
         self._recognizer = recognizer
-        self._ready = threading.Event()
+        self._ready = threading.Event()  # set when the network is loaded, or failed to load
+        self._load_error = None
         self._lock = threading.RLock()
         self._pen_down = False
         self._last_prediction_time = 0.0
@@ -218,22 +220,30 @@ class DigitPad(widgets.VBox):
                 self._recognizer = Recognizer.load()
             self._recognizer.warmup()
         except Exception as error:  # shown on the page: the pad cannot predict at all
+            self._load_error = error
             self.status.value = self._status_html(f"cannot load the network: {error}")
+            self._ready.set()
             return
         self._ready.set()
         self.status.value = self._status_html("ready")
+        if self.panels.selected_index == 1 and not self.model_panel.children:
+            self.model_panel.children = self._model_children()
         with self._lock:
             if self.strokes or self._background is not None:
                 self._predict_drawing()
 
     @property
     def recognizer(self):
+        """The Recognizer, once loaded (waits for the warm-up); raises if it could not load."""
         self._ready.wait()
+        if self._load_error is not None:
+            raise RuntimeError(f"the network could not be loaded: {self._load_error}") from self._load_error
         return self._recognizer
 
     @property
     def ready(self):
-        return self._ready.is_set()
+        """True once a stroke is answered without waiting for the network."""
+        return self._ready.is_set() and self._load_error is None
 
     # --- pen events -----------------------------------------------------------------------
     def _canvas_point(self, x, y):
@@ -406,7 +416,7 @@ class DigitPad(widgets.VBox):
         self._show_view(to_mnist(image))
 
     def _show_view(self, view, prepared=False):
-        if not self._ready.is_set():
+        if not self.ready:
             self.prediction = None
             self._refresh_outputs(waiting=True)
             return
@@ -420,7 +430,9 @@ class DigitPad(widgets.VBox):
     def _refresh_outputs(self, waiting=False):
         prediction = self.prediction
         if prediction is None or prediction.digit is None:
-            if waiting:
+            if waiting and self._load_error is not None:
+                note = "The network could not be loaded (see the status above)."
+            elif waiting:
                 note = "loading the network…"
             elif prediction is None and self.source == "drawing":
                 note = "Draw a digit on the canvas."
@@ -513,10 +525,14 @@ class DigitPad(widgets.VBox):
         if change["new"] == 0:
             self._refresh_inside()
         elif change["new"] == 1 and not self.model_panel.children:
-            self.model_panel.children = self._model_children()
+            if self._load_error is not None:
+                message = html.escape(f"The network could not be loaded: {self._load_error}")
+                self.model_panel.children = [widgets.HTML(f'<div class="hd-message">{message}</div>')]
+            elif self.ready:
+                self.model_panel.children = self._model_children()
 
     def _refresh_inside(self):
-        if self.panels.selected_index != 0 or not self._ready.is_set():
+        if self.panels.selected_index != 0 or not self.ready:
             return
         self.inside.children = self._inside_children()
 
@@ -553,7 +569,7 @@ class DigitPad(widgets.VBox):
         )
         filters = mosaic(colourize(normalized(explanation.filters), "cividis"), columns=8, gap=1)
         children.append(picture(enlarge(filters, 12), "The 32 first-layer filters (3×3)", 300))
-        return [widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap", gap="16px"))]
+        return [_gallery(children)]
 
     def _model_children(self):
         import json
@@ -595,9 +611,16 @@ class DigitPad(widgets.VBox):
                 )
         return [
             widgets.HTML("<br>".join(lines)),
-            widgets.HBox(figures, layout=widgets.Layout(flex_flow="row wrap", gap="16px")),
+            _gallery(figures),
             summary,
         ]
+
+
+def _gallery(children):
+    """A row of pictures that wraps on narrow screens."""
+    box = widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap"))
+    box.add_class("hd-gallery")
+    return box
 
 
 def draw(**kwargs):

@@ -188,3 +188,34 @@ def test_relu_kernels_match_naive(dtype, shape, seed):
         module.relu_backward(y, dy, dx)
         np.testing.assert_array_equal(y, ref.relu_forward(x), err_msg=name)
         np.testing.assert_array_equal(dx, ref.relu_backward(x, dy), err_msg=name)
+
+
+@pytest.mark.skipif(not JIT_ENABLED, reason="the serial twins are Numba compilations")
+def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
+    """Small work runs each kernel's serial twin (see tinycnn.kernels.SERIAL_BELOW): same loops,
+    compiled without threads, so the results must be identical, bit for bit."""
+    numba_kernels = kernel_module("numba")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
+    geometry = (3, 2, 1, 2, 1, 1, 8, 5)  # 3x2 kernel, strides (1, 2), padding top 1 left 1
+    out_h, out_w = geometry[-2:]
+    results = {}
+    for suffix in ("", "_serial"):
+        kernel = {name: getattr(numba_kernels, name + suffix) for name in numba_kernels.KERNELS}
+        cols = np.empty((3 * out_h * out_w, 3 * 2 * 4), np.float32)
+        kernel["im2col"](x, *geometry, cols)
+        dx = np.empty_like(x)
+        kernel["col2im"](cols, *geometry, dx)
+        pooled, argmax = np.empty((3, 4, 4, 4), np.float32), np.empty((3, 4, 4, 4), np.int32)
+        kernel["maxpool_forward"](x, 2, 2, 2, 2, pooled, argmax)
+        pool_dx = np.empty_like(x)
+        kernel["maxpool_backward"](pooled, argmax, 2, 2, 2, 2, pool_dx)
+        relu, relu_dx = np.empty_like(x), np.empty_like(x)
+        kernel["relu_forward"](x, relu)
+        kernel["relu_backward"](relu, x, relu_dx)
+        param, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
+        scalar = np.float32
+        kernel["adam_update"](param, x, m, v, scalar(0.01), scalar(0.1), scalar(0.001), scalar(1e-7))
+        results[suffix] = (cols, dx, pooled, argmax, pool_dx, relu, relu_dx, param, m, v)
+    for parallel, serial in zip(results[""], results["_serial"], strict=True):
+        np.testing.assert_array_equal(parallel, serial)
