@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_facts, write_results  # noqa: E402
+from common import machine_facts, publish  # noqa: E402
 from contenders import available  # noqa: E402
 from workers import worker_environment  # noqa: E402
 
@@ -109,12 +109,8 @@ def main():
         ratio = results["HandDigit, kernels cached"]["median_s"] / results["PyTorch"]["median_s"]
         lines += ["", f"HandDigit (cached) / PyTorch: **{ratio:.2f}x** (target: below 1.0x)."]
     lines += [""] + [f"- {note}" for note in notes]
-    lines += ["", "Reproduce: `.venv/bin/python benchmarks/cold_start.py`", ""]
     payload = {"benchmark": "cold_start", "machine": machine_facts(), "results": results, "notes": notes}
-    path = write_results("cold_start", payload, "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written: {path}")
-    return payload
+    return publish("cold_start", payload, lines, "cold_start.py")
 
 
 if __name__ == "__main__":

@@ -95,5 +95,14 @@ def write_results(name, payload, markdown):
     return RESULTS / f"{name}.md"
 
 
+def publish(name, payload, lines, command):
+    """Write NAME.json and NAME.md (the lines, then how to reproduce them) and print the report."""
+    lines = [*lines, "", f"Reproduce: `.venv/bin/python benchmarks/{command}`", ""]
+    path = write_results(name, payload, "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written: {path}")
+    return payload
+
+
 def format_timing(timing):
     return f"{timing['median_ms']:.2f} ms ({timing['min_ms']:.2f}–{timing['max_ms']:.2f})"

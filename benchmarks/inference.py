@@ -18,19 +18,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from common import machine_facts, write_results  # noqa: E402
-from contenders import CONTENDERS, available  # noqa: E402
-from workers import Worker  # noqa: E402
+from common import machine_facts, publish  # noqa: E402
+from contenders import CONTENDERS  # noqa: E402
+from workers import start_workers  # noqa: E402
 
 
 def peers(names, rounds, latency_repeats=100, images=10_000):
-    notes, workers = [], {}
-    for name in names:
-        note = available(name)
-        if note:
-            notes.append(note)
-        else:
-            workers[name] = Worker(name)
+    workers, notes = start_workers(names)
     latency = {name: [] for name in workers}
     throughput = {name: [] for name in workers}
     try:
@@ -131,15 +125,7 @@ def main():
         "recognizer_predict": recognizer,
         "notes": notes,
     }
-    lines = markdown(results, recognizer, notes) + [
-        "",
-        "Reproduce: `.venv/bin/python benchmarks/inference.py`",
-        "",
-    ]
-    path = write_results("inference", payload, "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written: {path}")
-    return payload
+    return publish("inference", payload, markdown(results, recognizer, notes), "inference.py")
 
 
 if __name__ == "__main__":

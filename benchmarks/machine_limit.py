@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import format_timing, interleaved, machine_facts, write_results  # noqa: E402
+from common import format_timing, interleaved, machine_facts, publish  # noqa: E402
 
 BATCH = 128
 EPOCH_IMAGES = 42_000
@@ -125,10 +125,7 @@ def main():
     floor = measure_gemm_floor(args.repeats)
     peak = measure_peak_and_bandwidth()
     payload = {"benchmark": "machine_limit", "machine": machine_facts(), "gemm_floor": floor, "peak": peak}
-    lines = markdown(floor, peak) + ["", "Reproduce: `.venv/bin/python benchmarks/machine_limit.py`", ""]
-    path = write_results("machine_limit", payload, "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written: {path}")
+    return publish("machine_limit", payload, markdown(floor, peak), "machine_limit.py")
 
 
 if __name__ == "__main__":

@@ -13,21 +13,15 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine_facts, write_results  # noqa: E402
-from contenders import CONTENDERS, available  # noqa: E402
+from common import machine_facts, publish  # noqa: E402
+from contenders import CONTENDERS  # noqa: E402
 from machine_limit import measure_gemm_floor  # noqa: E402
 from worker import TRAIN_IMAGES  # noqa: E402
-from workers import Worker  # noqa: E402
+from workers import start_workers  # noqa: E402
 
 
-def run(names, epochs):
-    notes, workers = [], {}
-    for name in names:
-        note = available(name)
-        if note:
-            notes.append(note)
-        else:
-            workers[name] = Worker(name)
+def run(names, epochs, images=TRAIN_IMAGES):
+    workers, notes = start_workers(names, images)
     epochs_by = {name: [] for name in workers}
     try:
         for epoch in range(epochs):
@@ -42,6 +36,7 @@ def run(names, epochs):
         for worker in workers.values():
             worker.close()
     floor = measure_gemm_floor()
+    floor["epoch_floor_s"] *= images / TRAIN_IMAGES  # the floor of the epoch actually run
     results = {}
     for name, records in epochs_by.items():
         steady = [r["seconds"] for r in records[1:]] or [records[0]["seconds"]]
@@ -52,7 +47,7 @@ def run(names, epochs):
             "steady_median_s": median,
             "steady_min_s": min(steady),
             "steady_max_s": max(steady),
-            "images_per_s": TRAIN_IMAGES / median,
+            "images_per_s": images / median,
             "peak_rss_mib": max(r["max_rss_mib"] for r in records),
             "final_loss": records[-1]["loss"],
             "final_accuracy": records[-1]["accuracy"],
@@ -60,11 +55,11 @@ def run(names, epochs):
     return results, floor, notes
 
 
-def markdown(results, floor, notes, epochs):
+def markdown(results, floor, notes, epochs, images=TRAIN_IMAGES):
     lines = [
         "# Training: one epoch of the seed recipe",
         "",
-        f"42,000 MNIST images, batch 128, Adam (lr 1e-3, eps 1e-7), no validation; {epochs} epochs each, "
+        f"{images:,} MNIST images, batch 128, Adam (lr 1e-3, eps 1e-7), no validation; {epochs} epochs each, "
         "interleaved; the first epoch (warm-up) left out of the median.",
         "",
         "| contender | steady epoch, median (min–max) | images/s | vs GEMM floor | peak memory |",
@@ -97,26 +92,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--contenders", default="tinycnn,torch,keras")
+    parser.add_argument(
+        "--images", type=int, default=TRAIN_IMAGES, help="images per epoch (a smaller smoke run)"
+    )
     args = parser.parse_args()
     names = [name.strip() for name in args.contenders.split(",") if name.strip()]
-    results, floor, notes = run(names, args.epochs)
+    results, floor, notes = run(names, args.epochs, args.images)
     payload = {
         "benchmark": "training",
         "machine": machine_facts(),
         "epochs": args.epochs,
         "results": results,
+        "images": args.images,
         "gemm_floor_s": floor["epoch_floor_s"],
         "notes": notes,
     }
-    lines = markdown(results, floor, notes, args.epochs) + [
-        "",
-        f"Reproduce: `.venv/bin/python benchmarks/training.py --epochs {args.epochs}`",
-        "",
-    ]
-    path = write_results("training", payload, "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written: {path}")
-    return payload
+    lines = markdown(results, floor, notes, args.epochs, args.images)
+    return publish("training", payload, lines, f"training.py --epochs {args.epochs}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 A process per contender keeps their thread pools, allocators and peak memory apart, and lets the
 parent interleave them: it sends "epoch" to each in turn, so all see the same machine load.
 
-    python benchmarks/worker.py CONTENDER      # then commands on stdin, one JSON reply per line:
+    python benchmarks/worker.py CONTENDER [IMAGES]   # then commands on stdin, one JSON reply per line:
     {"do": "epoch"}                            -> {"seconds", "loss", "accuracy", "max_rss_mib"}
     {"do": "latency", "repeats": 300}          -> {"samples_ms": [...], "max_rss_mib"}
     {"do": "throughput", "images": 10000}      -> {"seconds", "images_per_s", "max_rss_mib"}
@@ -40,20 +40,20 @@ def max_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def load_data():
+def load_data(count=TRAIN_IMAGES):
     from handdigit.data import load_mnist
 
     mnist = load_mnist(os.environ.get("HANDDIGIT_DATA"), progressbar=False)
-    images = (mnist.train_images[:TRAIN_IMAGES].astype(np.float32) / 255)[..., None]
+    images = (mnist.train_images[:count].astype(np.float32) / 255)[..., None]
     test = (mnist.test_images.astype(np.float32) / 255)[..., None]
-    return images, mnist.train_labels[:TRAIN_IMAGES].astype(np.intp), test
+    return images, mnist.train_labels[:count].astype(np.intp), test
 
 
 def main():
     from contenders import CONTENDERS
 
     name = sys.argv[1]
-    images, labels, test = load_data()
+    images, labels, test = load_data(int(sys.argv[2]) if len(sys.argv) > 2 else TRAIN_IMAGES)
     contender = CONTENDERS[name](images, labels)
     rng = np.random.default_rng(1)
     print(json.dumps({"ready": True, "max_rss_mib": max_rss_mib()}), flush=True)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from contenders import available
 from worker import THREAD_ENVIRONMENT
 
 HERE = Path(__file__).resolve().parent
@@ -22,11 +23,11 @@ def worker_environment():
 
 
 class Worker:
-    def __init__(self, name, timeout=1800):
+    def __init__(self, name, images=None, timeout=1800):
         self.name = name
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "worker.py"), name],
+            [sys.executable, str(HERE / "worker.py"), name, *([str(images)] if images else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -52,3 +53,15 @@ class Worker:
             with contextlib.suppress(BrokenPipeError, RuntimeError, json.JSONDecodeError):
                 self.ask(do="quit")
             self.process.wait(timeout=60)
+
+
+def start_workers(names, images=None):
+    """({name: Worker} for the contenders that can run here, [a note for each that cannot])."""
+    workers, notes = {}, []
+    for name in names:
+        note = available(name)
+        if note:
+            notes.append(note)
+        else:
+            workers[name] = Worker(name, images)
+    return workers, notes
