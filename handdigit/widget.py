@@ -22,7 +22,8 @@ import ipywidgets as widgets
 import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 
-from handdigit.pictures import colourize, enlarge, mosaic, normalized, png_bytes
+from handdigit import panels
+from handdigit.pictures import enlarge, png_bytes
 from handdigit.preprocess import coverage_to_image, draw_stroke, to_mnist
 
 CANVAS_SIZE = 280  # CSS pixels
@@ -542,85 +543,10 @@ class DigitPad(widgets.VBox):
             return [
                 widgets.HTML('<div class="hd-note">Draw a digit to see what the network does with it.</div>')
             ]
-        explanation = self._recognizer.explain_prediction(prediction)
-
-        def picture(array, caption, width):
-            image = widgets.Image(value=png_bytes(array), format="png", width=width)
-            return widgets.VBox([widgets.HTML(f'<div class="hd-caption">{caption}</div>'), image])
-
-        children = []
-        for name, maps in explanation.feature_maps.items():
-            tiles = mosaic(colourize(normalized(maps.transpose(2, 0, 1))), columns=8, gap=2)
-            children.append(
-                picture(
-                    enlarge(tiles, 2),
-                    f"Feature maps of {html.escape(name)}: {maps.shape[2]} channels, {maps.shape[0]}×{maps.shape[1]} "
-                    "(after ReLU; bright = strong response)",
-                    min(8 * 2 * (maps.shape[1] + 2), 460),
-                )
-            )
-        saliency = colourize(explanation.saliency, "inferno")
-        children.append(
-            picture(
-                enlarge(saliency, 6),
-                f"Saliency: how much each input pixel moves the score of {prediction.digit}",
-                168,
-            )
-        )
-        filters = mosaic(colourize(normalized(explanation.filters), "cividis"), columns=8, gap=1)
-        children.append(picture(enlarge(filters, 12), "The 32 first-layer filters (3×3)", 300))
-        return [_gallery(children)]
+        return panels.look_inside(self._recognizer.explain_prediction(prediction))
 
     def _model_children(self):
-        import json
-
-        from handdigit.resources import MODEL_CARD, weights_directory
-
-        recognizer = self.recognizer
-        summary = widgets.HTML(
-            f"<pre style='font-size:12px'>{html.escape(recognizer.model.summary_text())}</pre>"
-        )
-        card_path = weights_directory() / MODEL_CARD
-        shipped = recognizer.weights_path is not None and recognizer.weights_path.name == "handdigit-cnn.npz"
-        if not (shipped and card_path.is_file()):
-            return [summary, widgets.HTML('<div class="hd-note">Custom weights: no model card.</div>')]
-        card = json.loads(card_path.read_text())
-        test = card["test"]
-        lines = [
-            f"Test accuracy <b>{test['accuracy']:.2%}</b> ({test['errors']} errors in {test['images']:,}), "
-            f"loss {test['loss']:.4f}, expected calibration error {test['expected_calibration_error']:.2%}.",
-            f"Trained with <code>{html.escape(card['command'])}</code> ({card['epochs']} epochs, "
-            f"{card['wall_time_seconds'] / 60:.0f} min on {card['machine']['cores']} CPU cores).",
-        ]
-        if "drawn" in card:
-            lines.append(f"Synthetic drawn digits: {card['drawn']['accuracy']:.1%} recognised.")
-        figures = []
-        for key, caption in (
-            ("confusion_matrix", "Confusion matrix"),
-            ("training_curves", "Training curves"),
-        ):
-            path = weights_directory() / card["figures"][key]
-            if path.is_file():
-                figures.append(
-                    widgets.VBox(
-                        [
-                            widgets.HTML(f'<div class="hd-caption">{caption}</div>'),
-                            widgets.Image(value=path.read_bytes(), format="png", width=420),
-                        ]
-                    )
-                )
-        return [
-            widgets.HTML("<br>".join(lines)),
-            _gallery(figures),
-            summary,
-        ]
-
-
-def _gallery(children):
-    """A row of pictures that wraps on narrow screens."""
-    box = widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap"))
-    box.add_class("hd-gallery")
-    return box
+        return panels.model_card(self.recognizer)
 
 
 def draw(**kwargs):

@@ -78,6 +78,7 @@ def clear(page):
 def test_digits_drawn_with_the_mouse_are_recognised(browser, app):
     context = browser.new_context(viewport={"width": 1200, "height": 950})
     page, ready_seconds = open_pad(context, app.url)
+    start_to_ready = time.monotonic() - app.started  # the first visitor: server start to a pad ready to draw
     assert page.locator(".hd-canvas").evaluate("e => e.tagName") == "CANVAS"
     assert shown(page)["digit"] == "" and len(shown(page)["bars"]) == 10
     page.evaluate(TIMING_PROBE)
@@ -110,6 +111,7 @@ def test_digits_drawn_with_the_mouse_are_recognised(browser, app):
     page.wait_for_selector("text=Feature maps of conv2d_1")
     page.screenshot(path=ARTIFACTS / "look-inside.png", full_page=True)
     record = {
+        "app_start_to_ready_seconds": round(start_to_ready, 2),
         "page_ready_seconds_after_open": round(ready_seconds, 2),
         "server_listening_seconds_after_start": round(app.listening_after, 2),
         "pen_up_to_answer_ms": [round(value, 1) for value in latencies],
