@@ -67,11 +67,21 @@ class Sequential:
             taken.add(candidate)
 
     # --- running --------------------------------------------------------------------------
+    def steps(self):
+        """What forward and backward run: the layers, with runs of Conv2D -> ReLU (-> MaxPool2D)
+        fused into one pass per chunk of images (tinycnn.fusion; TINYCNN_FUSE=0 turns it off)."""
+        from tinycnn import fusion
+
+        key = (fusion.enabled(), tuple(id(layer) for layer in self.layers))
+        if getattr(self, "_plan_key", None) != key:  # the blocks keep what backward needs: reuse them
+            self._plan, self._plan_key = fusion.plan(self.layers), key
+        return self._plan
+
     def forward(self, x, training=False):
         """Logits for a batch x (N, *input_shape); each layer keeps what its backward needs."""
         x = self._check_input(x)
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
+        for step in self.steps():
+            x = step.forward(x, training=training)
         return x
 
     def backward(self, dy, input_gradient=True):
@@ -80,8 +90,9 @@ class Sequential:
         With `input_gradient=False` the first layer skips its input gradient (training needs
         none: it is the most expensive pass of a first convolution) and None is returned.
         """
-        for index in range(len(self.layers) - 1, -1, -1):
-            dy = self.layers[index].backward(dy, input_gradient=input_gradient or index > 0)
+        steps = self.steps()
+        for index in range(len(steps) - 1, -1, -1):
+            dy = steps[index].backward(dy, input_gradient=input_gradient or index > 0)
         return dy
 
     def predict(self, x, batch_size=256):
@@ -90,10 +101,11 @@ class Sequential:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
         outputs = np.empty((x.shape[0], *self.output_shape), self.dtype)
+        steps = self.steps()
         for start in range(0, x.shape[0], batch_size):
             batch = x[start : start + batch_size]
-            for layer in self.layers:
-                batch = layer.forward(batch, training=False, keep=False)
+            for step in steps:
+                batch = step.forward(batch, training=False, keep=False)
             outputs[start : start + batch_size] = batch
         return outputs
 

@@ -153,14 +153,14 @@ def test_relu_by_hand():
 
 
 class FixedUniform:
-    """A stand-in for a numpy Generator whose `random` returns fixed draws."""
+    """A stand-in for a numpy Generator whose 16-bit `integers` are fixed uniform draws u = k / 65536."""
 
     def __init__(self, draws):
         self.draws = np.asarray(draws)
 
-    def random(self, shape, dtype=np.float64):
-        assert tuple(shape) == self.draws.shape
-        return self.draws.astype(dtype)
+    def integers(self, low, high, shape, dtype):
+        assert (low, high, tuple(shape), dtype) == (0, 65536, self.draws.shape, np.uint16)
+        return np.round(self.draws * 65536).astype(dtype)
 
 
 def test_dropout_with_known_mask():

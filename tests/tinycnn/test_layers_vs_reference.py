@@ -125,7 +125,8 @@ def test_dropout_matches_naive(rate, seed):
     layer = Dropout(rate, seed=seed)
     layer.build(shape[1:], None, np.float64)
     x = np.random.default_rng(seed + 1).standard_normal(shape)
-    draws = np.random.default_rng(seed).random(shape)  # what the layer's own generator will draw
+    # What the layer's own generator will draw: 16-bit uniforms u = k / 65536.
+    draws = np.random.default_rng(seed).integers(0, 65536, shape, dtype=np.uint16) / 65536
     keep = draws >= rate
     y = layer.forward(x, training=True)
     assert_close(y, ref.dropout_forward(x, keep, rate), 1e-15)

@@ -128,43 +128,67 @@ class Conv2D(Layer):
         x = np.ascontiguousarray(self.check_input(x))
         n_images = x.shape[0]
         out_h, out_w, filters = self.output_shape
-        rows_per_image = out_h * out_w
-        kernel_matrix = self.params["kernel"].reshape(-1, filters)
-        y = np.empty((n_images * rows_per_image, filters), self.dtype)
-        chunks, chunk_images = self._chunks(n_images)
-        for start, stop in chunks:
-            cols = self._unfold(x, start, stop, chunk_images)
-            y_chunk = y[start * rows_per_image : stop * rows_per_image]
-            np.matmul(cols, kernel_matrix, out=y_chunk)
-            y_chunk += self.params["bias"]  # while the chunk is still in the cache
-        self._saved = (x, len(chunks) == 1) if keep else None
+        rows = out_h * out_w
+        y = np.empty((n_images * rows, filters), self.dtype)
+        for _ in self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows]):
+            pass  # each chunk's output is already in place
+        self._saved = (x, self.single_chunk(n_images)) if keep else None
         return y.reshape(n_images, out_h, out_w, filters)
 
     def backward(self, dy, input_gradient=True):
         x, cols_kept = self.saved()
         dy = self.check_gradient(dy).reshape(-1, self.filters)
-        rows_per_image = self.output_shape[0] * self.output_shape[1]
+        rows = self.output_shape[0] * self.output_shape[1]
+        return self.backward_chunks(
+            x, cols_kept, lambda start, stop: dy[start * rows : stop * rows], input_gradient
+        )
+
+    # --- the two passes, a chunk of images at a time (fused blocks in tinycnn.fusion use these) ---
+    def single_chunk(self, n_images):
+        """True when a batch of n_images unfolds in one chunk (whose cols backward then reuses)."""
+        return len(self._chunks(n_images)[0]) == 1
+
+    def forward_chunks(self, x, target):
+        """For each chunk of images: y = im2col(x) @ kernel_matrix + bias, written into
+        `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that a
+        caller can work on the chunk while it is still in the cache. x must be C-contiguous."""
+        kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
+        chunks, chunk_images = self._chunks(x.shape[0])
+        for start, stop in chunks:
+            cols = self._unfold(x, start, stop, chunk_images)
+            y_chunk = target(start, stop)
+            np.matmul(cols, kernel_matrix, out=y_chunk)
+            y_chunk += self.params["bias"]
+            yield start, stop, y_chunk
+
+    def backward_chunks(self, x, cols_kept, gradient_of, input_gradient=True):
+        """Fill `grads` and return dL/dx (or None) from `gradient_of(start, stop)`, the (rows, C_out)
+        gradient dL/dy of each chunk of images; `cols_kept`: forward's single chunk is reusable."""
+        rows = self.output_shape[0] * self.output_shape[1]
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
         kernel_gradient = self.grads["kernel"].reshape(kernel_matrix.shape)
         partial = self.workspace.get("partial", kernel_matrix.shape, self.dtype)
+        bias_partial = self.workspace.get("bias_partial", (self.filters,), self.dtype)
         dx = np.empty(x.shape, self.dtype) if input_gradient else None
         chunks, chunk_images = self._chunks(x.shape[0])
+        ones = self.workspace.get("ones", (chunk_images * rows,), self.dtype)
+        ones.fill(1)
         for number, (start, stop) in enumerate(chunks):
             if cols_kept:  # forward's single chunk is still in the workspace
-                patch_size = kernel_matrix.shape[0]
-                cols = self.workspace.get("cols", (chunk_images * rows_per_image, patch_size), self.dtype)
+                cols = self.workspace.get("cols", (chunk_images * rows, kernel_matrix.shape[0]), self.dtype)
             else:
                 cols = self._unfold(x, start, stop, chunk_images)
-            dy_chunk = dy[start * rows_per_image : stop * rows_per_image]
-            np.matmul(cols.T, dy_chunk, out=kernel_gradient if number == 0 else partial)
-            if number > 0:
+            dy_chunk = gradient_of(start, stop)
+            first = number == 0
+            np.matmul(cols.T, dy_chunk, out=kernel_gradient if first else partial)
+            # The bias gradient, a sum over rows, as one matrix-vector product.
+            np.matmul(ones[: len(dy_chunk)], dy_chunk, out=self.grads["bias"] if first else bias_partial)
+            if not first:
                 kernel_gradient += partial
+                self.grads["bias"] += bias_partial
             if input_gradient:
                 dcols = np.matmul(dy_chunk, kernel_matrix.T, out=cols)  # this chunk's cols are used up
                 kernels.col2im(dcols, *self._geometry(), dx[start:stop])
-        ones = self.workspace.get("ones", (dy.shape[0],), self.dtype)
-        ones.fill(1)
-        np.matmul(ones, dy, out=self.grads["bias"])
         return dx
 
     def get_config(self):

@@ -7,9 +7,12 @@ seeded generator, whose state is saved in checkpoints so a resumed run draws the
 Shapes: any (N, ...) -> the same.
 Forward (training):  y = x * keep / (1 - rate),  keep = (u >= rate),  u ~ U[0, 1)
 Backward:            dx = dy * keep / (1 - rate)
-(u is drawn in float64 whatever the layer's dtype: NumPy draws float64 faster than float32.)
+u is a 16-bit uniform draw k / 65536 (k = 0 .. 65535): four times cheaper to draw than a float,
+and fine enough for any dropout rate (the kept fraction is exact for rates like 0.25 and 0.5).
 In inference mode both passes are the identity and hand back the very array they were given.
 """
+
+import math
 
 import numpy as np
 
@@ -39,7 +42,8 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._saved = "identity" if keep else None
             return x
-        kept = self.rng.random(x.shape) >= self.rate
+        draws = self.rng.integers(0, 65536, x.shape, dtype=np.uint16)
+        kept = draws >= math.ceil(self.rate * 65536)  # k / 65536 >= rate
         self._saved = kept if keep else None
         return self._scaled(x, kept)
 
