@@ -9,8 +9,8 @@ widgets load when first used.
 
 import os
 
-# Before anything imports NumPy: OpenBLAS's idle threads sleep at once (see tinycnn's docstring).
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
+# Before anything imports NumPy: OpenBLAS's idle threads sleep within ~20 us (see tinycnn's docstring).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
 
 __version__ = "0.1.0"
 

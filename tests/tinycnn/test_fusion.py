@@ -42,7 +42,9 @@ def run(model, x, dy_seed, monkeypatch, fused):
     logits = model.forward(x, training=True)
     dy = np.random.default_rng(dy_seed).standard_normal(logits.shape)
     dx = model.backward(dy)
-    grads = {f"{layer.name}/{key}": value.copy() for layer in model.layers for key, value in layer.grads.items()}
+    grads = {
+        f"{layer.name}/{key}": value.copy() for layer in model.layers for key, value in layer.grads.items()
+    }
     return logits, dx, grads, model.predict(x, batch_size=2)
 
 
