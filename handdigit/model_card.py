@@ -53,7 +53,8 @@ def build_card(run_dir, report, weights_path, drawn=None, pick="final"):
         "command": run["command"],
         "config": run["config"],
         "data": {"dataset": "MNIST", "sha256_of_decompressed_idx": run["data_sha256"]},
-        "train_images": run["train_images"],
+        # MNIST's own training images (the subset, less the validation images), drawings apart.
+        "train_images": (run["config"].get("subset") or 60_000) - run["val_images"],
         "val_images": run["val_images"],
         "drawn_train_images": run.get("drawn_train_images", 0),
         "epochs": run["completed_epochs"],
@@ -94,8 +95,8 @@ def render_markdown(card):
 The network HandDigit ships, so that nothing must be trained to use the app.
 
 - **Architecture**: {card["architecture"]} ({card["parameters"]:,} parameters).
-- **Data**: MNIST, {card["train_images"]:,} training images (augmented, {card.get("drawn_train_images", 0):,} of them
-  synthetic pen drawings), the last {card["val_images"]:,} MNIST training images for validation; the 10,000 test
+- **Data**: MNIST, {card["train_images"]:,} training images plus {card.get("drawn_train_images", 0):,} synthetic pen
+  drawings (all augmented), the last {card["val_images"]:,} MNIST training images for validation; the 10,000 test
   images were used for this card only.
 - **Trained by**: `{card["command"]}`
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},

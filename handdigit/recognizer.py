@@ -154,7 +154,10 @@ class Recognizer:
                     feature_maps[layers[index - 1].name] = activation[0].copy()
             gradient = np.zeros_like(activation)
             gradient[0, prediction.digit] = 1.0
-            input_gradient = self.model.backward(gradient)
+            # Layer by layer, as the forward above (the model's own passes fuse Conv2D -> ReLU -> pool).
+            for layer in reversed(layers):
+                gradient = layer.backward(gradient)
+            input_gradient = gradient
         saliency = np.abs(input_gradient[0, :, :, 0])
         peak = saliency.max()
         saliency = (saliency / peak if peak > 0 else saliency).astype(np.float32)

@@ -441,7 +441,7 @@ class Trainer:
             "augmentation": _augmentation_settings() if self.config.augment else None,
             "command": self.config.command_line(self.out_dir),
             "data_sha256": dict(FILES),
-            "train_images": int(len(self.split.train_labels)),
+            "train_images": int(len(self.split.train_labels) - self.split.drawn_train_images),  # MNIST's
             "val_images": int(len(self.split.val_labels)),
             "drawn_train_images": self.split.drawn_train_images,
             "val_drawn_images": int(len(self.split.val_drawn_labels)),
