@@ -40,6 +40,7 @@ def test_the_widget_works_in_jupyterlab(browser, tmp_path):
         server.wait_until_answering(f"/api/status?token={token}")
         context = browser.new_context(viewport={"width": 1300, "height": 1000})
         page = context.new_page()
+        page.set_default_timeout(60_000)
         page.goto(f"{server.url}lab/tree/pad.ipynb?token={token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
