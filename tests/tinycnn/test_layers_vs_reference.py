@@ -183,7 +183,7 @@ def test_network_matches_composed_naive_twins():
     p1, argmax = ref.maxpool_forward(r1, 2)
     a2 = ref.conv2d_forward(p1, conv2.params["kernel"], conv2.params["bias"], (1, 2), "valid")
     r2 = ref.relu_forward(a2)
-    keep = np.random.default_rng(7).random(r2.shape) >= 0.5
+    keep = np.random.default_rng(7).integers(0, 65536, r2.shape, dtype=np.uint16) / 65536 >= 0.5
     d2 = ref.dropout_forward(r2, keep, 0.5)
     flat = ref.flatten(d2)
     logits = ref.dense_forward(flat, dense.params["kernel"], dense.params["bias"])
