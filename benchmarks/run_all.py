@@ -44,6 +44,7 @@ def plot(training, inference, path):
     epochs_axis.axhline(training["gemm_floor_s"], color="#555", linestyle="--", label="GEMM floor")
     epochs_axis.set(xlabel="epoch (interleaved)", ylabel="seconds (42,000 images)", title="Training epoch")
     epochs_axis.set_ylim(bottom=0)
+    epochs_axis.set_xticks(range(1, max(len(r["epoch_seconds"]) for r in training["results"].values()) + 1))
     epochs_axis.legend(fontsize=8)
     peers = list(inference["results"])
     labels = [inference["results"][n]["label"] for n in peers]
