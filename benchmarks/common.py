@@ -50,6 +50,8 @@ def machine_facts():
     import numba
     import numpy
 
+    import tinycnn.kernels.numba_kernels  # noqa: F401  (chooses the threading layer tinycnn runs with)
+
     facts = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "cpu": cpu_model(),

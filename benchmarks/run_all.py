@@ -1,7 +1,8 @@
 """Every benchmark in one run, one after another, then one report: benchmarks/results/REPORT.md
 (with plots) plus each benchmark's own JSON and Markdown.
 
-Usage: python benchmarks/run_all.py [--quick]   (--quick: fewer epochs and rounds, for a look)
+Usage: python benchmarks/run_all.py [--quick] [--report-only]
+(--quick: fewer epochs and rounds, for a look; --report-only: rebuild the report from results/)
 """
 
 import argparse
@@ -62,18 +63,16 @@ def plot(training, inference, path):
     plt.close(figure)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    quick = args.quick
-    run("machine_limit.py", "--repeats", "5" if quick else "9")
-    run("conv_layer.py", "--repeats", "5" if quick else "15")
-    training = run("training.py", "--epochs", "2" if quick else "4")
-    inference = run("inference.py", "--rounds", "1" if quick else "3")
-    run("cold_start.py", "--rounds", "2" if quick else "5")
+SECTIONS = ("training", "step_profile", "inference", "cold_start", "machine_limit", "conv_layer")
+
+
+def write_report():
+    """REPORT.md and report.png from the benchmarks' latest JSON and Markdown in results/."""
+    training, inference = (
+        json.loads((RESULTS / f"{name}.json").read_text()) for name in ("training", "inference")
+    )
     plot(training, inference, RESULTS / "report.png")
-    facts = machine_facts()
+    facts = {**machine_facts(), "date": training["machine"]["date"]}  # the date of the runs
     sections = [
         "# HandDigit benchmark report",
         "",
@@ -85,12 +84,32 @@ def main():
         "![training epochs, latency and throughput](report.png)",
         "",
     ]
-    for name in ("training", "inference", "cold_start", "machine_limit", "conv_layer"):
+    for name in SECTIONS:
         text = (RESULTS / f"{name}.md").read_text()
         sections.append("#" + text.replace("\n# ", "\n## ") if text.startswith("# ") else text)
     sections.append("Reproduce everything: `.venv/bin/python benchmarks/run_all.py`\n")
     (RESULTS / "REPORT.md").write_text("\n".join(sections))
     print(f"\nwritten: {RESULTS / 'REPORT.md'}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild REPORT.md and its plot from the results already there",
+    )
+    args = parser.parse_args()
+    quick = args.quick
+    if not args.report_only:
+        run("machine_limit.py", "--repeats", "5" if quick else "9")
+        run("conv_layer.py", "--repeats", "5" if quick else "15")
+        run("training.py", "--epochs", "2" if quick else "4")
+        run("inference.py", "--rounds", "1" if quick else "3")
+        run("cold_start.py", "--rounds", "2" if quick else "5")
+        run("step_profile.py", "--steps", "20" if quick else "60")
+    write_report()
 
 
 if __name__ == "__main__":
