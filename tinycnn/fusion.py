@@ -6,7 +6,7 @@ network's second convolution that is 19 MB per array per pass, far more than the
 `Sequential` therefore runs these runs of layers as one block, a chunk of images at a time
 (the chunks Conv2D uses for its unfolded patches), while the chunk is still in the cache:
 
-    forward, per chunk:  y = im2col(x) @ kernel + bias;  y = max(y, 0)  (in place);  pool(y)
+    forward, per chunk:  y = im2col(x) @ kernel;  y = max(y + bias, 0)  (one pass, in place);  pool(y)
     backward, per chunk: dy = route(dpool * [pooled > 0]) to each window's winner;  Conv2D's backward
 
 The pooled value is the ReLU of the window's winner, so `pooled > 0` is exactly the ReLU's
@@ -84,8 +84,12 @@ class ConvReLU(FusedBlock):
         x = self._begin(x)
         n_images, rows = x.shape[0], self._rows()
         y = np.empty((n_images * rows, self.conv.filters), self.conv.dtype)
-        for _, _, y_chunk in self.conv.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows]):
-            kernels.relu_forward(y_chunk, y_chunk)
+        bias = self.conv.params["bias"]
+        chunks = self.conv.forward_chunks(
+            x, lambda start, stop: y[start * rows : stop * rows], add_bias=False
+        )
+        for _, _, y_chunk in chunks:
+            kernels.bias_relu_forward(y_chunk, bias, y_chunk)
         if keep:
             self._saved = (x, self.conv.single_chunk(n_images), y)
         return y.reshape(n_images, *self.conv.output_shape)
@@ -115,9 +119,11 @@ class ConvReLUPool(FusedBlock):
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
         chunk_images = conv._chunks(n_images)[1]
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
-        chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows])
+        chunks = conv.forward_chunks(
+            x, lambda start, stop: activations[: (stop - start) * rows], add_bias=False
+        )
         for start, stop, y_chunk in chunks:
-            kernels.relu_forward(y_chunk, y_chunk)
+            kernels.bias_relu_forward(y_chunk, conv.params["bias"], y_chunk)
             images = y_chunk.reshape(stop - start, *conv.output_shape)
             kernels.maxpool_forward(
                 images, *pool.pool_size, *pool.strides, pooled[start:stop], argmax[start:stop]

@@ -190,6 +190,26 @@ def test_relu_kernels_match_naive(dtype, shape, seed):
         np.testing.assert_array_equal(dx, ref.relu_backward(x, dy), err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(rows=st.integers(1, 40), channels=st.integers(1, 9), seed=st.integers(0, 2**16))
+def test_bias_relu_kernel_matches_naive(dtype, rows, channels, seed):
+    """bias_relu_forward of each kernel module is the naive ReLU of x + bias (bias along the last
+    axis), bit for bit, in place or into another array."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, channels)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    x[0] = -bias  # x + bias exactly 0 on one row: ReLU gives 0 there
+    expected = ref.relu_forward(x + bias)
+    for name in KERNEL_MODULE_NAMES:
+        module = kernel_module(name)
+        out = np.full_like(x, np.nan)
+        module.bias_relu_forward(x, bias, out)
+        np.testing.assert_array_equal(out, expected, err_msg=name)
+        in_place = x.copy()
+        module.bias_relu_forward(in_place, bias, in_place)
+        np.testing.assert_array_equal(in_place, expected, err_msg=f"{name}, in place")
+
+
 @pytest.mark.skipif(not JIT_ENABLED, reason="the serial twins are Numba compilations")
 def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
     """Small work runs each kernel's serial twin (see tinycnn.kernels.SERIAL_BELOW): same loops,
@@ -212,10 +232,12 @@ def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
         kernel["maxpool_backward"](pooled, argmax, 2, 2, 2, 2, pool_dx)
         relu, relu_dx = np.empty_like(x), np.empty_like(x)
         kernel["relu_forward"](x, relu)
+        bias_relu = np.empty((3 * 9 * 8, 4), np.float32)
+        kernel["bias_relu_forward"](x.reshape(-1, 4), x[0, 0, 0].copy(), bias_relu)
         kernel["relu_backward"](relu, x, relu_dx)
         param, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
         scalar = np.float32
         kernel["adam_update"](param, x, m, v, scalar(0.01), scalar(0.1), scalar(0.001), scalar(1e-7))
-        results[suffix] = (cols, dx, pooled, argmax, pool_dx, relu, relu_dx, param, m, v)
+        results[suffix] = (cols, dx, pooled, argmax, pool_dx, relu, bias_relu, relu_dx, param, m, v)
     for parallel, serial in zip(results[""], results["_serial"], strict=True):
         np.testing.assert_array_equal(parallel, serial)

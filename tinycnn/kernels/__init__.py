@@ -111,6 +111,13 @@ def relu_forward(x, out):
         kernel(x, out)
 
 
+def bias_relu_forward(x, bias, out):
+    """out = max(x + bias, 0), bias (C,) along the last axis of x and out (rows, C), in place."""
+    kernel = _kernel("bias_relu_forward", x.size)
+    with _lock:
+        kernel(x, bias, out)
+
+
 def relu_backward(y, dy, dx):
     """dx = dy where y > 0, else 0, in place; all C-contiguous of one shape."""
     kernel = _kernel("relu_backward", y.size)

@@ -158,6 +158,17 @@ def relu_forward(x, out):
 
 
 @njit(cache=True, parallel=True)
+def bias_relu_forward(x, bias, out):
+    """out = max(x + bias, 0), the bias added along the last axis: a convolution's bias and the
+    ReLU after it in one pass over memory. x and out: (rows, C) C-contiguous; bias: (C,)."""
+    rows, channels = x.shape
+    for row in prange(rows):
+        for c in range(channels):
+            value = x[row, c] + bias[c]
+            out[row, c] = 0.0 if value <= 0.0 else value
+
+
+@njit(cache=True, parallel=True)
 def relu_backward(y, dy, dx):
     """dx = dy where the forward's output y > 0, else 0; all C-contiguous, one shape."""
     flat_y, flat_dy, flat_dx = y.reshape(-1), dy.reshape(-1), dx.reshape(-1)
@@ -190,6 +201,7 @@ KERNELS = {
     "maxpool_backward": maxpool_backward,
     "adam_update": adam_update,
     "relu_forward": relu_forward,
+    "bias_relu_forward": bias_relu_forward,
     "relu_backward": relu_backward,
 }
 
@@ -208,6 +220,7 @@ col2im_serial = _serial_twin(col2im)
 maxpool_forward_serial = _serial_twin(maxpool_forward)
 maxpool_backward_serial = _serial_twin(maxpool_backward)
 relu_forward_serial = _serial_twin(relu_forward)
+bias_relu_forward_serial = _serial_twin(bias_relu_forward)
 relu_backward_serial = _serial_twin(relu_backward)
 adam_update_serial = _serial_twin(adam_update)
 KERNELS = (
@@ -216,6 +229,7 @@ KERNELS = (
     "maxpool_forward",
     "maxpool_backward",
     "relu_forward",
+    "bias_relu_forward",
     "relu_backward",
     "adam_update",
 )
@@ -227,7 +241,16 @@ def warmup():
         _warm(**{name: globals()[name + suffix] for name in KERNELS})
 
 
-def _warm(im2col, col2im, maxpool_forward, maxpool_backward, relu_forward, relu_backward, adam_update):
+def _warm(
+    im2col,
+    col2im,
+    maxpool_forward,
+    maxpool_backward,
+    relu_forward,
+    bias_relu_forward,
+    relu_backward,
+    adam_update,
+):
     x = np.zeros((1, 3, 3, 1), np.float32)
     cols = np.zeros((4, 4), np.float32)
     im2col(x, 2, 2, 1, 1, 0, 0, 2, 2, cols)
@@ -239,4 +262,5 @@ def _warm(im2col, col2im, maxpool_forward, maxpool_backward, relu_forward, relu_
     one = np.float32(1)
     adam_update(cols, cols, cols.copy(), cols.copy(), one, one, one, one)
     relu_forward(cols, cols.copy())
+    bias_relu_forward(cols, cols[0].copy(), cols.copy())
     relu_backward(cols, cols, cols.copy())

@@ -90,6 +90,12 @@ def relu_forward(x, out):
     np.maximum(x, 0, out=out)
 
 
+def bias_relu_forward(x, bias, out):
+    """See `numba_kernels.bias_relu_forward`."""
+    np.add(x, bias, out=out)
+    np.maximum(out, 0, out=out)
+
+
 def relu_backward(y, dy, dx):
     """See `numba_kernels.relu_backward`."""
     np.multiply(dy, y > 0, out=dx)
@@ -102,6 +108,7 @@ KERNELS = {
     "maxpool_backward": maxpool_backward,
     "adam_update": adam_update,
     "relu_forward": relu_forward,
+    "bias_relu_forward": bias_relu_forward,
     "relu_backward": relu_backward,
 }
 
@@ -114,3 +121,4 @@ def warmup():
 im2col_serial, col2im_serial = im2col, col2im
 maxpool_forward_serial, maxpool_backward_serial = maxpool_forward, maxpool_backward
 relu_forward_serial, relu_backward_serial, adam_update_serial = relu_forward, relu_backward, adam_update
+bias_relu_forward_serial = bias_relu_forward
