@@ -46,13 +46,15 @@ def ink_from_image(luminance, alpha=None, polarity="auto"):
     border_level = float(np.median(_border(luminance)))
     if polarity == "auto":
         polarity = "dark-on-light" if border_level >= 0.5 else "light-on-dark"
-    ink = 1 - luminance if polarity == "dark-on-light" else luminance
+    ink = 1 - luminance if polarity == "dark-on-light" else luminance.copy()
     paper = 1 - border_level if polarity == "dark-on-light" else border_level
     strongest = float(ink.max())
     if strongest - paper <= 1e-6:
         return np.zeros_like(ink)
-    ink = (ink - paper) / (strongest - paper)
-    ink[ink < NOISE_FLOOR] = 0
+    # In place: this runs on every live stroke of the widget (a 280x280 canvas per call).
+    ink -= paper
+    ink /= strongest - paper
+    ink *= ink >= NOISE_FLOOR  # below the noise floor: paper, not ink
     return np.clip(ink, 0, 1, out=ink)
 
 
