@@ -87,6 +87,9 @@ def write_report():
     for name in SECTIONS:
         text = (RESULTS / f"{name}.md").read_text()
         sections.append("#" + text.replace("\n# ", "\n## ") if text.startswith("# ") else text)
+        measured = json.loads((RESULTS / f"{name}.json").read_text()).get("machine", {}).get("date")
+        if measured:  # benchmarks rerun on their own carry their own date
+            sections.append(f"*Measured {measured}.*\n")
     sections.append("Reproduce everything: `.venv/bin/python benchmarks/run_all.py`\n")
     (RESULTS / "REPORT.md").write_text("\n".join(sections))
     print(f"\nwritten: {RESULTS / 'REPORT.md'}")
