@@ -85,9 +85,7 @@ class ConvReLU(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         y = np.empty((n_images * rows, self.conv.filters), self.conv.dtype)
         bias = self.conv.params["bias"]
-        chunks = self.conv.forward_chunks(
-            x, lambda start, stop: y[start * rows : stop * rows], add_bias=False
-        )
+        chunks = self.conv.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows])
         for _, _, y_chunk in chunks:
             kernels.bias_relu_forward(y_chunk, bias, y_chunk)
         if keep:
@@ -119,9 +117,7 @@ class ConvReLUPool(FusedBlock):
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
         chunk_images = conv._chunks(n_images)[1]
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
-        chunks = conv.forward_chunks(
-            x, lambda start, stop: activations[: (stop - start) * rows], add_bias=False
-        )
+        chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows])
         for start, stop, y_chunk in chunks:
             kernels.bias_relu_forward(y_chunk, conv.params["bias"], y_chunk)
             images = y_chunk.reshape(stop - start, *conv.output_shape)

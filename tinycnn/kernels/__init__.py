@@ -22,6 +22,17 @@ _kernels = None
 _backend = None
 
 BACKENDS = ("numba", "numpy")
+# What each backend module provides, and each also as `NAME_serial` (the same work without threads).
+KERNELS = (
+    "im2col",
+    "col2im",
+    "maxpool_forward",
+    "maxpool_backward",
+    "relu_forward",
+    "bias_relu_forward",
+    "relu_backward",
+    "adam_update",
+)
 
 
 def _choose_backend():

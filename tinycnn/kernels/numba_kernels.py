@@ -22,6 +22,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from tinycnn.kernels import KERNELS
+
 # OpenMP worker threads spin after a parallel region and steal the two cores from OpenBLAS's GEMM
 # that follows (a 3x3 convolution's forward took 37 ms instead of 25 ms here); Numba's own
 # workqueue layer sleeps instead. It is not thread-safe, which tinycnn.kernels' lock covers.
@@ -194,18 +196,6 @@ def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2
         flat_param[i] -= (alpha * m_i) / (np.sqrt(v_i) + epsilon)
 
 
-KERNELS = {
-    "im2col": im2col,
-    "col2im": col2im,
-    "maxpool_forward": maxpool_forward,
-    "maxpool_backward": maxpool_backward,
-    "adam_update": adam_update,
-    "relu_forward": relu_forward,
-    "bias_relu_forward": bias_relu_forward,
-    "relu_backward": relu_backward,
-}
-
-
 def _serial_twin(kernel):
     """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart."""
     source = kernel.py_func
@@ -215,52 +205,28 @@ def _serial_twin(kernel):
     return njit(cache=True)(twin)
 
 
-im2col_serial = _serial_twin(im2col)
-col2im_serial = _serial_twin(col2im)
-maxpool_forward_serial = _serial_twin(maxpool_forward)
-maxpool_backward_serial = _serial_twin(maxpool_backward)
-relu_forward_serial = _serial_twin(relu_forward)
-bias_relu_forward_serial = _serial_twin(bias_relu_forward)
-relu_backward_serial = _serial_twin(relu_backward)
-adam_update_serial = _serial_twin(adam_update)
-KERNELS = (
-    "im2col",
-    "col2im",
-    "maxpool_forward",
-    "maxpool_backward",
-    "relu_forward",
-    "bias_relu_forward",
-    "relu_backward",
-    "adam_update",
-)
+for _name in KERNELS:
+    globals()[f"{_name}_serial"] = _serial_twin(globals()[_name])
 
 
 def warmup():
     """Compile (or load from Numba's cache) every kernel and its serial twin for float32."""
     for suffix in ("", "_serial"):
-        _warm(**{name: globals()[name + suffix] for name in KERNELS})
+        _warm({name: globals()[name + suffix] for name in KERNELS})
 
 
-def _warm(
-    im2col,
-    col2im,
-    maxpool_forward,
-    maxpool_backward,
-    relu_forward,
-    bias_relu_forward,
-    relu_backward,
-    adam_update,
-):
+def _warm(kernel):
+    """Call each kernel of `kernel` ({name: function}) once on tiny float32 arrays."""
     x = np.zeros((1, 3, 3, 1), np.float32)
     cols = np.zeros((4, 4), np.float32)
-    im2col(x, 2, 2, 1, 1, 0, 0, 2, 2, cols)
-    col2im(cols, 2, 2, 1, 1, 0, 0, 2, 2, x)
+    kernel["im2col"](x, 2, 2, 1, 1, 0, 0, 2, 2, cols)
+    kernel["col2im"](cols, 2, 2, 1, 1, 0, 0, 2, 2, x)
     pooled = np.zeros((1, 1, 1, 1), np.float32)
     argmax = np.zeros((1, 1, 1, 1), np.int32)
-    maxpool_forward(x, 2, 2, 2, 2, pooled, argmax)
-    maxpool_backward(pooled, argmax, 2, 2, 2, 2, x)
+    kernel["maxpool_forward"](x, 2, 2, 2, 2, pooled, argmax)
+    kernel["maxpool_backward"](pooled, argmax, 2, 2, 2, 2, x)
     one = np.float32(1)
-    adam_update(cols, cols, cols.copy(), cols.copy(), one, one, one, one)
-    relu_forward(cols, cols.copy())
-    bias_relu_forward(cols, cols[0].copy(), cols.copy())
-    relu_backward(cols, cols, cols.copy())
+    kernel["adam_update"](cols, cols, cols.copy(), cols.copy(), one, one, one, one)
+    kernel["relu_forward"](cols, cols.copy())
+    kernel["bias_relu_forward"](cols, cols[0].copy(), cols.copy())
+    kernel["relu_backward"](cols, cols, cols.copy())

@@ -7,6 +7,8 @@ of the whole batch, as in deep-learning-from-scratch's im2col.
 
 import numpy as np
 
+from tinycnn.kernels import KERNELS
+
 
 def _window_slices(offset_h, offset_w, stride_h, stride_w, out_h, out_w):
     """Rows and columns of the (padded) image that kernel offset (offset_h, offset_w) reads."""
@@ -101,24 +103,10 @@ def relu_backward(y, dy, dx):
     np.multiply(dy, y > 0, out=dx)
 
 
-KERNELS = {
-    "im2col": im2col,
-    "col2im": col2im,
-    "maxpool_forward": maxpool_forward,
-    "maxpool_backward": maxpool_backward,
-    "adam_update": adam_update,
-    "relu_forward": relu_forward,
-    "bias_relu_forward": bias_relu_forward,
-    "relu_backward": relu_backward,
-}
-
-
 def warmup():
     """Nothing to compile."""
 
 
 # The NumPy twins have no threads of their own: the "serial" variants are the same functions.
-im2col_serial, col2im_serial = im2col, col2im
-maxpool_forward_serial, maxpool_backward_serial = maxpool_forward, maxpool_backward
-relu_forward_serial, relu_backward_serial, adam_update_serial = relu_forward, relu_backward, adam_update
-bias_relu_forward_serial = bias_relu_forward
+for _name in KERNELS:
+    globals()[f"{_name}_serial"] = globals()[_name]

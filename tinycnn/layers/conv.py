@@ -130,8 +130,8 @@ class Conv2D(Layer):
         out_h, out_w, filters = self.output_shape
         rows = out_h * out_w
         y = np.empty((n_images * rows, filters), self.dtype)
-        for _ in self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows]):
-            pass  # each chunk's output is already in place
+        for _, _, y_chunk in self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows]):
+            y_chunk += self.params["bias"]  # while the chunk is still in the cache
         self._saved = (x, self.single_chunk(n_images)) if keep else None
         return y.reshape(n_images, out_h, out_w, filters)
 
@@ -148,19 +148,17 @@ class Conv2D(Layer):
         """True when a batch of n_images unfolds in one chunk (whose cols backward then reuses)."""
         return len(self._chunks(n_images)[0]) == 1
 
-    def forward_chunks(self, x, target, add_bias=True):
-        """For each chunk of images: y = im2col(x) @ kernel_matrix + bias, written into
-        `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that a
-        caller can work on the chunk while it is still in the cache. x must be C-contiguous.
-        With add_bias=False the caller adds the bias itself (a fused block, with its ReLU)."""
+    def forward_chunks(self, x, target):
+        """For each chunk of images: y = im2col(x) @ kernel_matrix, written into
+        `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that the
+        caller adds the bias (and a fused block its ReLU) while the chunk is still in the cache.
+        x must be C-contiguous."""
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
         chunks, chunk_images = self._chunks(x.shape[0])
         for start, stop in chunks:
             cols = self._unfold(x, start, stop, chunk_images)
             y_chunk = target(start, stop)
             np.matmul(cols, kernel_matrix, out=y_chunk)
-            if add_bias:
-                y_chunk += self.params["bias"]
             yield start, stop, y_chunk
 
     def backward_chunks(self, x, cols_kept, gradient_of, input_gradient=True):
