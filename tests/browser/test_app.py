@@ -6,6 +6,7 @@ import statistics
 import time
 
 import numpy as np
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .conftest import ARTIFACTS, start_app
 
@@ -29,11 +30,24 @@ TIMING_PROBE = """
 
 
 def open_pad(context, url, timeout=120_000):
+    """A new page on the app, once its status says ready. A page still not ready after half the
+    timeout is photographed and its status logged (artifacts/browser/not-ready.*), then reloaded
+    once, as a visitor would: this happened in about one CI run in eight, cause not yet known."""
     page = context.new_page()
     page.set_default_timeout(60_000)  # a loaded CI machine can be slow; a real failure still fails
     started = time.monotonic()
     page.goto(url)
-    page.wait_for_selector(".hd-status:text-is('ready')", timeout=timeout)
+    try:
+        page.wait_for_selector(".hd-status:text-is('ready')", timeout=timeout // 2)
+    except PlaywrightTimeoutError:
+        page.screenshot(path=ARTIFACTS / "not-ready.png", full_page=True)
+        status = page.locator(".hd-status").all_inner_texts()
+        with open(ARTIFACTS / "not-ready.log", "a") as log:
+            log.write(
+                f"{time.strftime('%H:%M:%S')} {url}: status {status}, body {page.inner_text('body')[:300]!r}\n"
+            )
+        page.reload()
+        page.wait_for_selector(".hd-status:text-is('ready')", timeout=timeout)
     return page, time.monotonic() - started
 
 
