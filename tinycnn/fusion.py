@@ -85,17 +85,16 @@ class ConvReLU(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         y = np.empty((n_images * rows, self.conv.filters), self.conv.dtype)
         bias = self.conv.params["bias"]
-        chunks = self.conv.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows])
+        chunks = self.conv.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows], keep)
         for _, _, y_chunk in chunks:
             kernels.bias_relu_forward(y_chunk, bias, y_chunk)
-        if keep:
-            self._saved = (x, self.conv.single_chunk(n_images), y)
+        self._saved = (x, self.conv.kept, y) if keep else None  # as a layer: each forward replaces it
         return y.reshape(n_images, *self.conv.output_shape)
 
     def backward(self, dy, input_gradient=True):
-        (x, cols_kept, y), dy = self._take_saved(dy)
+        (x, kept, y), dy = self._take_saved(dy)
         conv, rows, dy = self.conv, self._rows(), dy.reshape(y.shape)
-        chunk_images = conv._chunks(x.shape[0])[1]
+        chunk_images = conv.chunk_images(x.shape[0])
         masked = conv.workspace.get("masked", (chunk_images * rows, conv.filters), conv.dtype)
 
         def gradient_of(start, stop):
@@ -103,7 +102,7 @@ class ConvReLU(FusedBlock):
             kernels.relu_backward(y[chunk], dy[chunk], out)
             return out
 
-        return self.conv.backward_chunks(x, cols_kept, gradient_of, input_gradient)
+        return self.conv.backward_chunks(x, kept, gradient_of, input_gradient)
 
 
 class ConvReLUPool(FusedBlock):
@@ -115,24 +114,23 @@ class ConvReLUPool(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         pooled = np.empty((n_images, *pool.output_shape), conv.dtype)
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
-        chunk_images = conv._chunks(n_images)[1]
+        chunk_images = conv.chunk_images(n_images)
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
-        chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows])
+        chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows], keep)
         for start, stop, y_chunk in chunks:
             kernels.bias_relu_forward(y_chunk, conv.params["bias"], y_chunk)
             images = y_chunk.reshape(stop - start, *conv.output_shape)
             kernels.maxpool_forward(
                 images, *pool.pool_size, *pool.strides, pooled[start:stop], argmax[start:stop]
             )
-        if keep:
-            self._saved = (x, conv.single_chunk(n_images), pooled, argmax)
+        self._saved = (x, conv.kept, pooled, argmax) if keep else None
         return pooled
 
     def backward(self, dy, input_gradient=True):
-        (x, cols_kept, pooled, argmax), dpool = self._take_saved(dy)
+        (x, kept, pooled, argmax), dpool = self._take_saved(dy)
         conv, pool, rows = self.conv, self.last, self._rows()
         routed = dpool * (pooled > 0)  # the ReLU's mask at each window's winner
-        chunk_images = conv._chunks(x.shape[0])[1]
+        chunk_images = conv.chunk_images(x.shape[0])
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
 
         def gradient_of(start, stop):
@@ -143,4 +141,4 @@ class ConvReLUPool(FusedBlock):
             )
             return out
 
-        return conv.backward_chunks(x, cols_kept, gradient_of, input_gradient)
+        return conv.backward_chunks(x, kept, gradient_of, input_gradient)

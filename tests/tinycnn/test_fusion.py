@@ -67,7 +67,7 @@ def test_the_reference_network_fused_in_float32_and_chunked(monkeypatch):
     """The reference network on a full batch: the second convolution runs in several chunks."""
     layers = [Conv2D(32, 3), ReLU(), Conv2D(64, 3), ReLU(), MaxPool2D(2), Dropout(0.25), Flatten(), Dense(10)]
     model = Sequential(layers, input_shape=(28, 28, 1), seed=3)
-    assert not model.layers[2].single_chunk(128)
+    assert model.layers[2].chunk_images(128) < 128
     x = np.random.default_rng(4).random((128, 28, 28, 1), dtype=np.float32)
     results = {}
     for fused in (False, True):

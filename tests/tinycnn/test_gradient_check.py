@@ -19,6 +19,8 @@ LAYERS = {
     "conv_same": lambda: Conv2D(2, 3, padding="same"),
     "conv_same_strided": lambda: Conv2D(2, (3, 2), strides=(2, 3), padding="same"),
     "conv_valid_strided": lambda: Conv2D(2, 2, strides=(2, 1)),
+    "conv_winograd_valid": lambda: Conv2D(3, 3, algorithm="winograd"),
+    "conv_winograd_same": lambda: Conv2D(2, 3, padding="same", algorithm="winograd"),
     "maxpool": lambda: MaxPool2D(2),
     "maxpool_overlapping": lambda: MaxPool2D((3, 2), strides=(1, 2)),
     "relu": lambda: ReLU(),

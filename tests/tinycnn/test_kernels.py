@@ -12,6 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinycnn import reference as ref
+from tinycnn import winograd
 
 from .helpers import KERNEL_MODULE_NAMES, assert_close, kernel_module
 
@@ -238,6 +239,121 @@ def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
         param, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
         scalar = np.float32
         kernel["adam_update"](param, x, m, v, scalar(0.01), scalar(0.1), scalar(0.001), scalar(1e-7))
+        padded = np.zeros((3, 10, 10, 4), np.float32)
+        padded[:, :9, :8] = x
+        transformed = np.empty((36, 3 * 4, 4), np.float32)
+        kernel["winograd_input_transform"](padded, 2, 2, transformed, 0)
+        winograd_y = np.empty((3, 7, 6, 4), np.float32)
+        kernel["winograd_output_transform"](transformed, 2, 2, winograd_y)
+        gradient_tiles = np.empty_like(transformed)
+        kernel["winograd_gradient_transform"](winograd_y, 2, 2, gradient_tiles)
+        winograd_dx = np.empty_like(padded)
+        kernel["winograd_input_gradient"](gradient_tiles, 2, 2, winograd_dx)
         results[suffix] = (cols, dx, pooled, argmax, pool_dx, relu, bias_relu, relu_dx, param, m, v)
+        results[suffix] += (transformed, winograd_y, gradient_tiles, winograd_dx)
     for parallel, serial in zip(results[""], results["_serial"], strict=True):
         np.testing.assert_array_equal(parallel, serial)
+
+
+# --- Winograd F(4x4, 3x3): each transform against its matrix form, applied tile by tile ---------
+
+
+@st.composite
+def winograd_geometry(draw):
+    """(n, tiles_h, tiles_w, channels, out_h, out_w): outputs that fill the last tiles or not."""
+    n, tiles_h, tiles_w, channels = draw(st.integers(1, 2)), draw(small), draw(small), draw(small)
+    out_h = draw(st.integers(4 * tiles_h - 3, 4 * tiles_h))
+    out_w = draw(st.integers(4 * tiles_w - 3, 4 * tiles_w))
+    return n, tiles_h, tiles_w, channels, out_h, out_w
+
+
+def tile_index(n, th, tw, tiles_h, tiles_w):
+    return (n * tiles_h + th) * tiles_w + tw
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), first_tile=st.integers(0, 3), seed=st.integers(0, 2**32 - 1))
+def test_winograd_input_transform_is_b_transpose_d_b(module_name, geometry, first_tile, seed):
+    """V[:, t] = B^T d B for the 6x6 tile d at (4*th, 4*tw), written from first_tile on."""
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, _, _ = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_images, 4 * tiles_h + 2, 4 * tiles_w + 2, channels))
+    transformed = np.full((36, first_tile + n_images * tiles_h * tiles_w, channels), np.nan)
+    module.winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile)
+    b_t = winograd.INPUT_TRANSFORM
+    for n, th, tw, c in np.ndindex(n_images, tiles_h, tiles_w, channels):
+        tile = x[n, 4 * th : 4 * th + 6, 4 * tw : 4 * tw + 6, c]
+        got = transformed[:, first_tile + tile_index(n, th, tw, tiles_h, tiles_w), c]
+        assert_close(got.reshape(6, 6), b_t @ tile @ b_t.T, 1e-12)
+    assert np.isnan(transformed[:, :first_tile]).all()  # nothing written before first_tile
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_output_transform_is_a_transpose_m_a_cropped(module_name, geometry, seed):
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, out_h, out_w = geometry
+    rng = np.random.default_rng(seed)
+    products = rng.standard_normal((36, n_images * tiles_h * tiles_w, channels))
+    y = np.full((n_images, out_h, out_w, channels), np.nan)
+    module.winograd_output_transform(products, tiles_h, tiles_w, y)
+    a_t = winograd.OUTPUT_TRANSFORM
+    expected = np.empty((n_images, 4 * tiles_h, 4 * tiles_w, channels))
+    for n, th, tw, c in np.ndindex(n_images, tiles_h, tiles_w, channels):
+        m = products[:, tile_index(n, th, tw, tiles_h, tiles_w), c].reshape(6, 6)
+        expected[n, 4 * th : 4 * th + 4, 4 * tw : 4 * tw + 4, c] = a_t @ m @ a_t.T
+    assert_close(y, expected[:, :out_h, :out_w], 1e-12)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_gradient_transform_is_a_g_a_transpose(module_name, geometry, seed):
+    """Z[:, t] = A g A^T for the 4x4 gradient tile g, zeros past the output's edge."""
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, out_h, out_w = geometry
+    rng = np.random.default_rng(seed)
+    dy = rng.standard_normal((n_images, out_h, out_w, channels))
+    transformed = np.full((36, n_images * tiles_h * tiles_w, channels), np.nan)
+    module.winograd_gradient_transform(dy, tiles_h, tiles_w, transformed)
+    a = winograd.OUTPUT_TRANSFORM.T
+    padded = np.zeros((n_images, 4 * tiles_h, 4 * tiles_w, channels))
+    padded[:, :out_h, :out_w] = dy
+    for n, th, tw, c in np.ndindex(n_images, tiles_h, tiles_w, channels):
+        g = padded[n, 4 * th : 4 * th + 4, 4 * tw : 4 * tw + 4, c]
+        got = transformed[:, tile_index(n, th, tw, tiles_h, tiles_w), c]
+        assert_close(got.reshape(6, 6), a @ g @ a.T, 1e-12)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_input_gradient_sums_b_dv_b_transpose_over_overlapping_tiles(module_name, geometry, seed):
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, _, _ = geometry
+    rng = np.random.default_rng(seed)
+    transformed = rng.standard_normal((36, n_images * tiles_h * tiles_w, channels))
+    dx = np.full((n_images, 4 * tiles_h + 2, 4 * tiles_w + 2, channels), np.nan)
+    module.winograd_input_gradient(transformed, tiles_h, tiles_w, dx)
+    b = winograd.INPUT_TRANSFORM.T
+    expected = np.zeros_like(dx)
+    for n, th, tw, c in np.ndindex(n_images, tiles_h, tiles_w, channels):
+        dv = transformed[:, tile_index(n, th, tw, tiles_h, tiles_w), c].reshape(6, 6)
+        expected[n, 4 * th : 4 * th + 6, 4 * tw : 4 * tw + 6, c] += b @ dv @ b.T
+    assert_close(dx, expected, 1e-12)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+def test_winograd_kernels_float32_stay_float32(module_name):
+    """float32 in, float32 arithmetic: close to the float64 result at float32 precision."""
+    module = kernel_module(module_name)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 10, 10, 5))
+    results = {}
+    for dtype in (np.float64, np.float32):
+        transformed = np.empty((36, 2 * 4, 5), dtype)
+        module.winograd_input_transform(x.astype(dtype), 2, 2, transformed, 0)
+        y = np.empty((2, 8, 8, 5), dtype)
+        module.winograd_output_transform(transformed, 2, 2, y)
+        results[dtype] = y
+    assert results[np.float32].dtype == np.float32
+    assert_close(results[np.float32], results[np.float64], 1e-5)

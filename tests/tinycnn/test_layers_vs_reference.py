@@ -4,6 +4,8 @@ Shapes are drawn by Hypothesis: batch, height, width, channels, filters, kernel 
 strides, padding; combinations a layer cannot take are skipped with `assume`.
 """
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
 from tinycnn import reference as ref
+from tinycnn.layers import conv_winograd
 
 from .helpers import assert_close, built
 
@@ -50,6 +53,37 @@ def test_conv2d_matches_naive(
     dy = rng.standard_normal(y.shape)
     dx = layer.backward(dy)
     expected_dx, expected_dkernel, expected_dbias = ref.conv2d_backward(x, kernel, dy, strides, padding)
+    assert_close(dx, expected_dx, TOLERANCE)
+    assert_close(layer.grads["kernel"], expected_dkernel, TOLERANCE)
+    assert_close(layer.grads["bias"], expected_dbias, TOLERANCE)
+
+
+@given(
+    batch=st.integers(1, 3),
+    height=st.integers(1, 13),
+    width=st.integers(1, 13),
+    channels=st.integers(1, 4),
+    filters=st.integers(1, 4),
+    padding=st.sampled_from(["valid", "same"]),
+    chunk_bytes=st.sampled_from([1, conv_winograd.CHUNK_BYTES]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv2d_winograd_matches_naive(batch, height, width, channels, filters, padding, chunk_bytes, seed):
+    """A 3x3 Conv2D by Winograd's F(4x4, 3x3): forward and backward equal the naive loops to 1e-9,
+    for outputs that fill their last 4x4 tiles or not, padded or not, in one chunk or one image
+    per chunk."""
+    if padding == "valid":
+        assume(height >= 3 and width >= 3)
+    layer = built(Conv2D(filters, 3, padding=padding, algorithm="winograd"), (height, width, channels), seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, height, width, channels))
+    kernel, bias = layer.params["kernel"], layer.params["bias"]
+    with mock.patch.object(conv_winograd, "CHUNK_BYTES", chunk_bytes):
+        y = layer.forward(x)
+        dy = rng.standard_normal(y.shape)
+        dx = layer.backward(dy)
+    assert_close(y, ref.conv2d_forward(x, kernel, bias, (1, 1), padding), TOLERANCE)
+    expected_dx, expected_dkernel, expected_dbias = ref.conv2d_backward(x, kernel, dy, (1, 1), padding)
     assert_close(dx, expected_dx, TOLERANCE)
     assert_close(layer.grads["kernel"], expected_dkernel, TOLERANCE)
     assert_close(layer.grads["bias"], expected_dbias, TOLERANCE)

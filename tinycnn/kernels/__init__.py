@@ -32,6 +32,10 @@ KERNELS = (
     "bias_relu_forward",
     "relu_backward",
     "adam_update",
+    "winograd_input_transform",
+    "winograd_output_transform",
+    "winograd_gradient_transform",
+    "winograd_input_gradient",
 )
 
 
@@ -153,3 +157,31 @@ def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
     scalar = param.dtype.type
     with _lock:
         kernel(param, gradient, m, v, scalar(alpha), scalar(1 - beta_1), scalar(1 - beta_2), scalar(epsilon))
+
+
+def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile=0):
+    """B^T d B of each 6x6 tile of x (N, 4*TH+2, 4*TW+2, C) into transformed (36, T, C), from first_tile."""
+    kernel = _kernel("winograd_input_transform", x.size)
+    with _lock:
+        kernel(x, tiles_h, tiles_w, transformed, first_tile)
+
+
+def winograd_output_transform(products, tiles_h, tiles_w, y):
+    """A^T M A of each tile of products (36, N*TH*TW, C) into y (N, OH, OW, C), cropped, in place."""
+    kernel = _kernel("winograd_output_transform", y.size)
+    with _lock:
+        kernel(products, tiles_h, tiles_w, y)
+
+
+def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
+    """A g A^T of each 4x4 tile of dy (N, OH, OW, C) into transformed (36, N*TH*TW, C)."""
+    kernel = _kernel("winograd_gradient_transform", dy.size)
+    with _lock:
+        kernel(dy, tiles_h, tiles_w, transformed)
+
+
+def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
+    """Sum of B dV B^T over the overlapping tiles, into dx (N, 4*TH+2, 4*TW+2, C), overwritten."""
+    kernel = _kernel("winograd_input_gradient", dx.size)
+    with _lock:
+        kernel(transformed, tiles_h, tiles_w, dx)

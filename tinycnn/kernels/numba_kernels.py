@@ -196,6 +196,259 @@ def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2
         flat_param[i] -= (alpha * m_i) / (np.sqrt(v_i) + epsilon)
 
 
+# --- Winograd F(4x4, 3x3) (see tinycnn.winograd for the maths) -------------------------------
+# The 1-D transforms, written out: each is applied along rows, then along columns, of a tile.
+# Channels are the innermost loop everywhere (contiguous in NHWC), so the arithmetic vectorises.
+# The small integer factors come in as `k` = (2, 4, 5, 8) in the arrays' dtype: an integer literal
+# would promote float32 arithmetic to float64.
+
+
+@njit(cache=True, inline="always")
+def _factors(array):
+    """(2, 4, 5, 8) in array's dtype."""
+    kind = array.dtype.type
+    return kind(2), kind(4), kind(5), kind(8)
+
+
+@njit(cache=True, inline="always")
+def _b_transpose(d0, d1, d2, d3, d4, d5, k):
+    """B^T d: a 6-vector of inputs to the transformed space."""
+    two, four, five, _ = k
+    return (
+        four * d0 - five * d2 + d4,
+        -four * d1 - four * d2 + d3 + d4,
+        four * d1 - four * d2 - d3 + d4,
+        -two * d1 - d2 + two * d3 + d4,
+        two * d1 - d2 - two * d3 + d4,
+        four * d1 - five * d3 + d5,
+    )
+
+
+@njit(cache=True, inline="always")
+def _a_transpose(m0, m1, m2, m3, m4, m5, k):
+    """A^T m: 6 transformed values back to 4 outputs."""
+    two, four, _, eight = k
+    s12, d12, s34, d34 = m1 + m2, m1 - m2, m3 + m4, m3 - m4
+    return m0 + s12 + s34, d12 + two * d34, s12 + four * s34, d12 + eight * d34 + m5
+
+
+@njit(cache=True, inline="always")
+def _a(g0, g1, g2, g3, k):
+    """A g: 4 output gradients to the transformed space (the adjoint of A^T)."""
+    two, four, _, eight = k
+    even, odd = g0 + g2, g1 + g3
+    even_4, odd_8 = g0 + four * g2, two * g1 + eight * g3
+    return g0, even + odd, even - odd, even_4 + odd_8, even_4 - odd_8, g3
+
+
+@njit(cache=True, inline="always")
+def _b(v0, v1, v2, v3, v4, v5, k):
+    """B v: 6 transformed gradients back to the 6 inputs of a tile (the adjoint of B^T)."""
+    two, four, five, _ = k
+    return (
+        four * v0,
+        -four * v1 + four * v2 - two * v3 + two * v4 + four * v5,
+        -five * v0 - four * v1 - four * v2 - v3 - v4,
+        v1 - v2 + two * v3 - two * v4 - five * v5,
+        v0 + v1 + v2 + v3 + v4,
+        v5,
+    )
+
+
+@njit(cache=True, parallel=True)
+def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile):
+    """V = B^T d B for every 6x6 input tile d (stride 4) of every image, every channel.
+
+    x: (N, 4*TH + 2, 4*TW + 2, C) (already padded). transformed: (36, T, C); image n's tiles go
+    to first_tile + (n*TH + th)*TW + tw, so a chunk of images fills its part of a whole batch's
+    array. Position p = 6*i + j.
+    """
+    n_images, channels = x.shape[0], x.shape[3]
+    k = _factors(x)
+    for task in prange(n_images * tiles_h):
+        n, th = task // tiles_h, task % tiles_h
+        rows = np.empty((6, 6, channels), x.dtype)  # B^T d: columns still untransformed
+        top = 4 * th
+        for tw in range(tiles_w):
+            tile, left = first_tile + (n * tiles_h + th) * tiles_w + tw, 4 * tw
+            for j in range(6):
+                for c in range(channels):
+                    (
+                        rows[0, j, c],
+                        rows[1, j, c],
+                        rows[2, j, c],
+                        rows[3, j, c],
+                        rows[4, j, c],
+                        rows[5, j, c],
+                    ) = _b_transpose(
+                        x[n, top, left + j, c],
+                        x[n, top + 1, left + j, c],
+                        x[n, top + 2, left + j, c],
+                        x[n, top + 3, left + j, c],
+                        x[n, top + 4, left + j, c],
+                        x[n, top + 5, left + j, c],
+                        k,
+                    )
+            for i in range(6):
+                for c in range(channels):
+                    (
+                        transformed[6 * i + 0, tile, c],
+                        transformed[6 * i + 1, tile, c],
+                        transformed[6 * i + 2, tile, c],
+                        transformed[6 * i + 3, tile, c],
+                        transformed[6 * i + 4, tile, c],
+                        transformed[6 * i + 5, tile, c],
+                    ) = _b_transpose(
+                        rows[i, 0, c],
+                        rows[i, 1, c],
+                        rows[i, 2, c],
+                        rows[i, 3, c],
+                        rows[i, 4, c],
+                        rows[i, 5, c],
+                        k,
+                    )
+
+
+@njit(cache=True, parallel=True)
+def winograd_output_transform(products, tiles_h, tiles_w, y):
+    """y_tile = A^T M A for every tile, cropped to the output: M (36, N*TH*TW, C_out) ->
+    y (N, OH, OW, C_out), overwritten."""
+    n_images, out_h, out_w, channels = y.shape
+    k = _factors(y)
+    for task in prange(n_images * tiles_h):
+        n, th = task // tiles_h, task % tiles_h
+        rows = np.empty((4, 6, channels), y.dtype)  # A^T M: columns still untransformed
+        block = np.empty((4, 4, channels), y.dtype)  # A^T M A: one tile of outputs
+        top = 4 * th
+        for tw in range(tiles_w):
+            tile, left = (n * tiles_h + th) * tiles_w + tw, 4 * tw
+            for j in range(6):
+                for c in range(channels):
+                    (rows[0, j, c], rows[1, j, c], rows[2, j, c], rows[3, j, c]) = _a_transpose(
+                        products[j, tile, c],
+                        products[6 + j, tile, c],
+                        products[12 + j, tile, c],
+                        products[18 + j, tile, c],
+                        products[24 + j, tile, c],
+                        products[30 + j, tile, c],
+                        k,
+                    )
+            for i in range(4):
+                for c in range(channels):
+                    block[i, 0, c], block[i, 1, c], block[i, 2, c], block[i, 3, c] = _a_transpose(
+                        rows[i, 0, c],
+                        rows[i, 1, c],
+                        rows[i, 2, c],
+                        rows[i, 3, c],
+                        rows[i, 4, c],
+                        rows[i, 5, c],
+                        k,
+                    )
+            for i in range(min(4, out_h - top)):  # the last tiles may reach past the output's edge
+                for j in range(min(4, out_w - left)):
+                    for c in range(channels):
+                        y[n, top + i, left + j, c] = block[i, j, c]
+
+
+@njit(cache=True, parallel=True)
+def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
+    """Z = A g A^T for every 4x4 tile g of the output gradient (zeros past the output's edge):
+    dy (N, OH, OW, C_out) -> transformed (36, N*TH*TW, C_out), filled."""
+    n_images, out_h, out_w, channels = dy.shape
+    k = _factors(dy)
+    for task in prange(n_images * tiles_h):
+        n, th = task // tiles_h, task % tiles_h
+        rows = np.empty((6, 4, channels), dy.dtype)  # A g: columns still untransformed
+        column = np.zeros((4, channels), dy.dtype)
+        top = 4 * th
+        for tw in range(tiles_w):
+            tile, left = (n * tiles_h + th) * tiles_w + tw, 4 * tw
+            for j in range(4):
+                for i in range(4):
+                    if top + i < out_h and left + j < out_w:
+                        for c in range(channels):
+                            column[i, c] = dy[n, top + i, left + j, c]
+                    else:
+                        for c in range(channels):
+                            column[i, c] = 0.0
+                for c in range(channels):
+                    (
+                        rows[0, j, c],
+                        rows[1, j, c],
+                        rows[2, j, c],
+                        rows[3, j, c],
+                        rows[4, j, c],
+                        rows[5, j, c],
+                    ) = _a(column[0, c], column[1, c], column[2, c], column[3, c], k)
+            for i in range(6):
+                for c in range(channels):
+                    (
+                        transformed[6 * i + 0, tile, c],
+                        transformed[6 * i + 1, tile, c],
+                        transformed[6 * i + 2, tile, c],
+                        transformed[6 * i + 3, tile, c],
+                        transformed[6 * i + 4, tile, c],
+                        transformed[6 * i + 5, tile, c],
+                    ) = _a(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c], rows[i, 3, c], k)
+
+
+@njit(cache=True, parallel=True)
+def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
+    """dx = the sum over tiles of B dV B^T placed at each tile (tiles overlap by 2 rows/columns):
+    transformed (36, N*TH*TW, C) -> dx (N, 4*TH + 2, 4*TW + 2, C), overwritten.
+    One image per parallel task: each task owns its image of dx, so there is no race."""
+    n_images, channels = dx.shape[0], dx.shape[3]
+    k = _factors(dx)
+    for n in prange(n_images):
+        dx[n] = 0.0
+        rows = np.empty((6, 6, channels), dx.dtype)  # dV B^T: the row transform done
+        block = np.empty((6, 6, channels), dx.dtype)  # B dV B^T: one tile's input gradient
+        for th in range(tiles_h):
+            top = 4 * th
+            for tw in range(tiles_w):
+                tile, left = (n * tiles_h + th) * tiles_w + tw, 4 * tw
+                for i in range(6):
+                    for c in range(channels):
+                        (
+                            rows[i, 0, c],
+                            rows[i, 1, c],
+                            rows[i, 2, c],
+                            rows[i, 3, c],
+                            rows[i, 4, c],
+                            rows[i, 5, c],
+                        ) = _b(
+                            transformed[6 * i, tile, c],
+                            transformed[6 * i + 1, tile, c],
+                            transformed[6 * i + 2, tile, c],
+                            transformed[6 * i + 3, tile, c],
+                            transformed[6 * i + 4, tile, c],
+                            transformed[6 * i + 5, tile, c],
+                            k,
+                        )
+                for j in range(6):
+                    for c in range(channels):
+                        (
+                            block[0, j, c],
+                            block[1, j, c],
+                            block[2, j, c],
+                            block[3, j, c],
+                            block[4, j, c],
+                            block[5, j, c],
+                        ) = _b(
+                            rows[0, j, c],
+                            rows[1, j, c],
+                            rows[2, j, c],
+                            rows[3, j, c],
+                            rows[4, j, c],
+                            rows[5, j, c],
+                            k,
+                        )
+                for i in range(6):
+                    for j in range(6):
+                        for c in range(channels):
+                            dx[n, top + i, left + j, c] += block[i, j, c]
+
+
 def _serial_twin(kernel):
     """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart."""
     source = kernel.py_func
@@ -230,3 +483,9 @@ def _warm(kernel):
     kernel["relu_forward"](cols, cols.copy())
     kernel["bias_relu_forward"](cols, cols[0].copy(), cols.copy())
     kernel["relu_backward"](cols, cols, cols.copy())
+    image = np.zeros((1, 6, 6, 1), np.float32)
+    transformed = np.zeros((36, 1, 1), np.float32)
+    kernel["winograd_input_transform"](image, 1, 1, transformed, 0)
+    kernel["winograd_output_transform"](transformed, 1, 1, pooled)
+    kernel["winograd_gradient_transform"](pooled, 1, 1, transformed)
+    kernel["winograd_input_gradient"](transformed, 1, 1, image)

@@ -8,6 +8,7 @@ of the whole batch, as in deep-learning-from-scratch's im2col.
 import numpy as np
 
 from tinycnn.kernels import KERNELS
+from tinycnn.winograd import INPUT_TRANSFORM, OUTPUT_TRANSFORM
 
 
 def _window_slices(offset_h, offset_w, stride_h, stride_w, out_h, out_w):
@@ -101,6 +102,66 @@ def bias_relu_forward(x, bias, out):
 def relu_backward(y, dy, dx):
     """See `numba_kernels.relu_backward`."""
     np.multiply(dy, y > 0, out=dx)
+
+
+def _tiles(image, tiles_h, tiles_w, size):
+    """View of the (size x size) tiles at stride 4 of image (N, H, W, C): (N, TH, TW, size, size, C)."""
+    n_images, _, _, channels = image.shape
+    strides = image.strides
+    return np.lib.stride_tricks.as_strided(
+        image,
+        (n_images, tiles_h, tiles_w, size, size, channels),
+        (strides[0], 4 * strides[1], 4 * strides[2], strides[1], strides[2], strides[3]),
+        writeable=False,
+    )
+
+
+def _positions_first(tiles):
+    """(N, TH, TW, 6, 6, C) -> (36, N*TH*TW, C)."""
+    n_images, tiles_h, tiles_w, rows, columns, channels = tiles.shape
+    moved = np.moveaxis(tiles, (3, 4), (0, 1))
+    return moved.reshape(rows * columns, n_images * tiles_h * tiles_w, channels)
+
+
+def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile):
+    """See `numba_kernels.winograd_input_transform`."""
+    b_t = INPUT_TRANSFORM.astype(x.dtype)
+    tiles = _tiles(x, tiles_h, tiles_w, 6)
+    values = np.einsum("ik,ntwklc,jl->ntwijc", b_t, tiles, b_t, optimize=True)
+    count = values.shape[0] * tiles_h * tiles_w
+    transformed[:, first_tile : first_tile + count] = _positions_first(values)
+
+
+def winograd_output_transform(products, tiles_h, tiles_w, y):
+    """See `numba_kernels.winograd_output_transform`."""
+    n_images, out_h, out_w, channels = y.shape
+    a_t = OUTPUT_TRANSFORM.astype(y.dtype)
+    tiles = products.reshape(6, 6, n_images, tiles_h, tiles_w, channels)
+    values = np.einsum("ik,klntwc,jl->ntiwjc", a_t, tiles, a_t, optimize=True)
+    y[...] = values.reshape(n_images, 4 * tiles_h, 4 * tiles_w, channels)[:, :out_h, :out_w]
+
+
+def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
+    """See `numba_kernels.winograd_gradient_transform`."""
+    n_images, out_h, out_w, channels = dy.shape
+    padded = np.zeros((n_images, 4 * tiles_h, 4 * tiles_w, channels), dy.dtype)
+    padded[:, :out_h, :out_w] = dy
+    tiles = padded.reshape(n_images, tiles_h, 4, tiles_w, 4, channels)
+    a = OUTPUT_TRANSFORM.T.astype(dy.dtype)
+    values = np.einsum("ik,nhkwlc,jl->nhwijc", a, tiles, a, optimize=True)
+    transformed[...] = _positions_first(values)
+
+
+def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
+    """See `numba_kernels.winograd_input_gradient`."""
+    n_images, _, _, channels = dx.shape
+    b = INPUT_TRANSFORM.T.astype(dx.dtype)
+    tiles = transformed.reshape(6, 6, n_images, tiles_h, tiles_w, channels)
+    values = np.einsum("ik,klnhwc,jl->nhwijc", b, tiles, b, optimize=True)
+    dx[...] = 0
+    for th in range(tiles_h):  # tiles overlap by two rows and columns: add them one row of tiles at a time
+        for tw in range(tiles_w):
+            dx[:, 4 * th : 4 * th + 6, 4 * tw : 4 * tw + 6] += values[:, th, tw]
 
 
 def warmup():

@@ -22,9 +22,16 @@ again (cheap, from the cache) instead of keeping the whole unfolded batch, and s
 kernel gradients. A batch that unfolds into a single chunk (the first convolution's, 3 MB) is
 kept from forward to backward instead. The arithmetic is the same; only the order changes.
 The bias gradient, a sum over N*OH*OW rows, is one matrix-vector product (BLAS) with a vector of ones.
+
+3x3 kernels with stride 1 over at least WINOGRAD_MIN_CHANNELS input channels (the reference
+network's second convolution) run by Winograd's F(4x4, 3x3) instead (tinycnn.winograd,
+tinycnn/layers/conv_winograd.py): the same result up to float rounding, with 4x fewer
+multiply-adds and no unfolded patches. `algorithm="im2col"` or "winograd" picks one for a layer;
+the environment variable TINYCNN_CONV_ALGORITHM does it for every layer left at "auto".
 """
 
 import math
+import os
 
 import numpy as np
 
@@ -32,9 +39,14 @@ from tinycnn import initializers, kernels
 from tinycnn.errors import ShapeError
 from tinycnn.kernels.workspace import Workspace
 from tinycnn.layers.base import Layer, format_shape
+from tinycnn.layers.conv_winograd import WinogradPasses
 
 PADDINGS = ("valid", "same")
+ALGORITHMS = ("auto", "im2col", "winograd")
 CHUNK_BYTES = 4 * 2**20  # unfolded patches per chunk: well inside a server CPU's L2 + L3
+# Below this many input channels the 36 products of Winograd's algorithm are too thin for BLAS
+# (the first convolution has one channel: im2col's single product is faster there).
+WINOGRAD_MIN_CHANNELS = 8
 
 
 def pair(value, what):
@@ -66,7 +78,14 @@ class Conv2D(Layer):
     default_name = "conv2d"
 
     def __init__(
-        self, filters, kernel_size, strides=1, padding="valid", kernel_initializer="glorot_uniform", name=None
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        kernel_initializer="glorot_uniform",
+        algorithm="auto",
+        name=None,
     ):
         super().__init__(name)
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
@@ -74,12 +93,17 @@ class Conv2D(Layer):
         if padding not in PADDINGS:
             raise ValueError(f"Conv2D: padding must be one of {PADDINGS}, got {padding!r}")
         initializers.get(kernel_initializer)
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"Conv2D: algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        self.algorithm = algorithm
         self.filters = int(filters)
         self.kernel_size = pair(kernel_size, "Conv2D: kernel_size")
         self.strides = pair(strides, "Conv2D: strides")
         self.padding = padding
         self.kernel_initializer = kernel_initializer
         self.workspace = Workspace()
+        self._winograd = None
+        self.kept = None
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -98,6 +122,7 @@ class Conv2D(Layer):
         return out_h, out_w, self.filters
 
     def create_params(self, rng, dtype):
+        self._winograd = None  # made for the built shapes on first use
         kernel_shape = (*self.kernel_size, self.input_shape[2], self.filters)
         self.params = {
             "kernel": initializers.get(self.kernel_initializer)(kernel_shape, rng, dtype),
@@ -106,6 +131,34 @@ class Conv2D(Layer):
 
     def _geometry(self):
         return (*self.kernel_size, *self.strides, self.pad_top, self.pad_left, *self.output_shape[:2])
+
+    def winograd_applies(self):
+        """True when Winograd's F(4x4, 3x3) can compute this layer (3x3 kernel, stride 1)."""
+        return self.kernel_size == (3, 3) and self.strides == (1, 1)
+
+    def algorithm_in_use(self):
+        """ "im2col" or "winograd": the layer's own choice, else TINYCNN_CONV_ALGORITHM, else the
+        rule in the module docstring."""
+        choice = self.algorithm
+        if choice == "auto":
+            choice = os.environ.get("TINYCNN_CONV_ALGORITHM", "auto").strip().lower() or "auto"
+            if choice not in ALGORITHMS:
+                raise ValueError(f"TINYCNN_CONV_ALGORITHM must be one of {ALGORITHMS}, got {choice!r}")
+        if choice == "auto":
+            choice = "winograd" if self.input_shape[2] >= WINOGRAD_MIN_CHANNELS else "im2col"
+        if choice == "winograd" and not self.winograd_applies():
+            if self.algorithm == "winograd":
+                raise ValueError(
+                    f"{self.describe()}: algorithm='winograd' needs a 3x3 kernel with stride 1, "
+                    f"got kernel {self.kernel_size} and strides {self.strides}"
+                )
+            choice = "im2col"
+        return choice
+
+    def _winograd_passes(self):
+        if self._winograd is None:
+            self._winograd = WinogradPasses(self)
+        return self._winograd
 
     def _chunks(self, n_images):
         """(start, stop) image ranges whose unfolded patches take about CHUNK_BYTES each."""
@@ -130,29 +183,38 @@ class Conv2D(Layer):
         out_h, out_w, filters = self.output_shape
         rows = out_h * out_w
         y = np.empty((n_images * rows, filters), self.dtype)
-        for _, _, y_chunk in self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows]):
+        chunks = self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows], keep)
+        for _, _, y_chunk in chunks:
             y_chunk += self.params["bias"]  # while the chunk is still in the cache
-        self._saved = (x, self.single_chunk(n_images)) if keep else None
+        self._saved = (x, self.kept) if keep else None
         return y.reshape(n_images, out_h, out_w, filters)
 
     def backward(self, dy, input_gradient=True):
-        x, cols_kept = self.saved()
+        x, kept = self.saved()
         dy = self.check_gradient(dy).reshape(-1, self.filters)
         rows = self.output_shape[0] * self.output_shape[1]
         return self.backward_chunks(
-            x, cols_kept, lambda start, stop: dy[start * rows : stop * rows], input_gradient
+            x, kept, lambda start, stop: dy[start * rows : stop * rows], input_gradient
         )
 
     # --- the two passes, a chunk of images at a time (fused blocks in tinycnn.fusion use these) ---
-    def single_chunk(self, n_images):
-        """True when a batch of n_images unfolds in one chunk (whose cols backward then reuses)."""
-        return len(self._chunks(n_images)[0]) == 1
+    def chunk_images(self, n_images):
+        """How many images each chunk of a batch of n_images holds (at most)."""
+        if self.algorithm_in_use() == "winograd":
+            return self._winograd_passes().chunks(n_images)[1]
+        return self._chunks(n_images)[1]
 
-    def forward_chunks(self, x, target):
-        """For each chunk of images: y = im2col(x) @ kernel_matrix, written into
+    def forward_chunks(self, x, target, keep=True):
+        """For each chunk of images: y = x convolved with the kernel (no bias), written into
         `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that the
         caller adds the bias (and a fused block its ReLU) while the chunk is still in the cache.
-        x must be C-contiguous."""
+        x must be C-contiguous. Afterwards, when `keep`, `self.kept` holds what `backward_chunks` needs."""
+        if self.algorithm_in_use() == "winograd":
+            passes = self._winograd_passes()
+            yield from passes.forward_chunks(x, target, keep)
+            if keep:
+                self.kept = ("winograd", passes.kept)
+            return
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
         chunks, chunk_images = self._chunks(x.shape[0])
         for start, stop in chunks:
@@ -160,10 +222,16 @@ class Conv2D(Layer):
             y_chunk = target(start, stop)
             np.matmul(cols, kernel_matrix, out=y_chunk)
             yield start, stop, y_chunk
+        if keep:
+            self.kept = ("im2col", len(chunks) == 1)  # a single chunk's patches stay for backward
 
-    def backward_chunks(self, x, cols_kept, gradient_of, input_gradient=True):
+    def backward_chunks(self, x, kept, gradient_of, input_gradient=True):
         """Fill `grads` and return dL/dx (or None) from `gradient_of(start, stop)`, the (rows, C_out)
-        gradient dL/dy of each chunk of images; `cols_kept`: forward's single chunk is reusable."""
+        gradient dL/dy of each chunk of images; `kept`: what forward_chunks left in `self.kept`."""
+        algorithm, kept = kept
+        if algorithm == "winograd":
+            return self._winograd_passes().backward_chunks(x, kept, gradient_of, input_gradient)
+        cols_kept = kept
         rows = self.output_shape[0] * self.output_shape[1]
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
         kernel_gradient = self.grads["kernel"].reshape(kernel_matrix.shape)
@@ -198,4 +266,5 @@ class Conv2D(Layer):
             "strides": list(self.strides),
             "padding": self.padding,
             "kernel_initializer": self.kernel_initializer,
+            **({"algorithm": self.algorithm} if self.algorithm != "auto" else {}),
         }
