@@ -74,7 +74,9 @@ def test_conv2d_winograd_matches_naive(batch, height, width, channels, filters, 
     per chunk."""
     if padding == "valid":
         assume(height >= 3 and width >= 3)
-    layer = built(Conv2D(filters, 3, padding=padding, algorithm="winograd"), (height, width, channels), seed=seed)
+    layer = built(
+        Conv2D(filters, 3, padding=padding, algorithm="winograd"), (height, width, channels), seed=seed
+    )
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, height, width, channels))
     kernel, bias = layer.params["kernel"], layer.params["bias"]

@@ -43,13 +43,20 @@ def test_kernel_gradient_is_the_adjoint_of_transform_kernel():
     ],
 )
 def test_which_algorithm_a_layer_uses(layer, channels, expected):
-    assert built(layer(), (10, 10, channels)).algorithm_in_use() == expected
+    assert built(layer(), (10, 10, channels)).algorithm_in_use(128) == expected
+
+
+def test_small_batches_use_im2col_unless_asked():
+    """One image (the widget's case) is faster by im2col; a layer pinned to Winograd keeps it."""
+    auto, pinned = built(Conv2D(8, 3), (10, 10, 32)), built(Conv2D(8, 3, algorithm="winograd"), (10, 10, 32))
+    assert [auto.algorithm_in_use(n) for n in (1, 7, 8)] == ["im2col", "im2col", "winograd"]
+    assert pinned.algorithm_in_use(1) == "winograd"
 
 
 def test_environment_variable_overrides_auto_only(monkeypatch):
     auto, pinned = built(Conv2D(8, 3), (10, 10, 32)), built(Conv2D(8, 3, algorithm="winograd"), (10, 10, 32))
     monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", "im2col")
-    assert (auto.algorithm_in_use(), pinned.algorithm_in_use()) == ("im2col", "winograd")
+    assert (auto.algorithm_in_use(128), pinned.algorithm_in_use(128)) == ("im2col", "winograd")
     monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", "fft")
     with pytest.raises(ValueError, match="TINYCNN_CONV_ALGORITHM must be one of"):
         auto.forward(np.zeros((1, 10, 10, 32)))
@@ -92,9 +99,17 @@ def test_reference_network_in_float32_by_winograd_or_im2col(monkeypatch):
     labels = np.random.default_rng(5).integers(0, 10, 128)
     for algorithm in ("im2col", "winograd"):
         monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", algorithm)
-        layers = [Conv2D(32, 3), ReLU(), Conv2D(64, 3), ReLU(), MaxPool2D(2), Dropout(0.25, seed=9), Flatten()]
+        layers = [
+            Conv2D(32, 3),
+            ReLU(),
+            Conv2D(64, 3),
+            ReLU(),
+            MaxPool2D(2),
+            Dropout(0.25, seed=9),
+            Flatten(),
+        ]
         model = Sequential(layers, input_shape=(28, 28, 1), seed=3)
-        assert model.layers[2].algorithm_in_use() == algorithm
+        assert model.layers[2].algorithm_in_use(128) == algorithm
         loss = SoftmaxCrossEntropy()
         logits = model.forward(x, training=True)[:, :10] * 0.01
         value = loss.forward(np.ascontiguousarray(logits), labels)

@@ -24,7 +24,8 @@ kept from forward to backward instead. The arithmetic is the same; only the orde
 The bias gradient, a sum over N*OH*OW rows, is one matrix-vector product (BLAS) with a vector of ones.
 
 3x3 kernels with stride 1 over at least WINOGRAD_MIN_CHANNELS input channels (the reference
-network's second convolution) run by Winograd's F(4x4, 3x3) instead (tinycnn.winograd,
+network's second convolution), in batches of at least WINOGRAD_MIN_IMAGES, run by Winograd's
+F(4x4, 3x3) instead (tinycnn.winograd,
 tinycnn/layers/conv_winograd.py): the same result up to float rounding, with 4x fewer
 multiply-adds and no unfolded patches. `algorithm="im2col"` or "winograd" picks one for a layer;
 the environment variable TINYCNN_CONV_ALGORITHM does it for every layer left at "auto".
@@ -45,8 +46,12 @@ PADDINGS = ("valid", "same")
 ALGORITHMS = ("auto", "im2col", "winograd")
 CHUNK_BYTES = 4 * 2**20  # unfolded patches per chunk: well inside a server CPU's L2 + L3
 # Below this many input channels the 36 products of Winograd's algorithm are too thin for BLAS
-# (the first convolution has one channel: im2col's single product is faster there).
+# (the first convolution has one channel: im2col's single product is faster there), and below
+# this many images its 36 small products and its transforms cost more than they save (measured:
+# the reference network's second convolution breaks even at 8 images; one image, the widget's
+# case, takes 0.6 ms by im2col and 1.9 ms by Winograd).
 WINOGRAD_MIN_CHANNELS = 8
+WINOGRAD_MIN_IMAGES = 8
 
 
 def pair(value, what):
@@ -136,16 +141,17 @@ class Conv2D(Layer):
         """True when Winograd's F(4x4, 3x3) can compute this layer (3x3 kernel, stride 1)."""
         return self.kernel_size == (3, 3) and self.strides == (1, 1)
 
-    def algorithm_in_use(self):
-        """ "im2col" or "winograd": the layer's own choice, else TINYCNN_CONV_ALGORITHM, else the
-        rule in the module docstring."""
+    def algorithm_in_use(self, n_images=WINOGRAD_MIN_IMAGES):
+        """The algorithm, "im2col" or "winograd", for a batch of n_images: the layer's own choice,
+        else TINYCNN_CONV_ALGORITHM, else the rule in the module docstring."""
         choice = self.algorithm
         if choice == "auto":
             choice = os.environ.get("TINYCNN_CONV_ALGORITHM", "auto").strip().lower() or "auto"
             if choice not in ALGORITHMS:
                 raise ValueError(f"TINYCNN_CONV_ALGORITHM must be one of {ALGORITHMS}, got {choice!r}")
         if choice == "auto":
-            choice = "winograd" if self.input_shape[2] >= WINOGRAD_MIN_CHANNELS else "im2col"
+            wide = self.input_shape[2] >= WINOGRAD_MIN_CHANNELS and n_images >= WINOGRAD_MIN_IMAGES
+            choice = "winograd" if wide else "im2col"
         if choice == "winograd" and not self.winograd_applies():
             if self.algorithm == "winograd":
                 raise ValueError(
@@ -200,7 +206,7 @@ class Conv2D(Layer):
     # --- the two passes, a chunk of images at a time (fused blocks in tinycnn.fusion use these) ---
     def chunk_images(self, n_images):
         """How many images each chunk of a batch of n_images holds (at most)."""
-        if self.algorithm_in_use() == "winograd":
+        if self.algorithm_in_use(n_images) == "winograd":
             return self._winograd_passes().chunks(n_images)[1]
         return self._chunks(n_images)[1]
 
@@ -209,7 +215,7 @@ class Conv2D(Layer):
         `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that the
         caller adds the bias (and a fused block its ReLU) while the chunk is still in the cache.
         x must be C-contiguous. Afterwards, when `keep`, `self.kept` holds what `backward_chunks` needs."""
-        if self.algorithm_in_use() == "winograd":
+        if self.algorithm_in_use(x.shape[0]) == "winograd":
             passes = self._winograd_passes()
             yield from passes.forward_chunks(x, target, keep)
             if keep:
