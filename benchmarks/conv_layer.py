@@ -4,7 +4,9 @@ Input (128, 26, 26, 32), 3x3 kernel, 64 filters (output (128, 24, 24, 64)), then
 - the tinycnn kernels (im2col, col2im, pool forward/backward),
 - the naive NumPy way (fancy-index gather, np.add.at scatter, fresh arrays every call),
 - the bytes-moved floor (a plain copy of as many bytes as the kernel writes),
-- the whole Conv2D layer forward+backward vs PyTorch's conv2d (NCHW and channels-last),
+- the Winograd F(4x4, 3x3) transforms the layer runs at this size (tinycnn.winograd),
+- the whole Conv2D layer forward+backward, by Winograd (its choice here) and by im2col, vs
+  PyTorch's conv2d (NCHW and channels-last),
 - cold compile vs cached load of the kernels (fresh processes, private Numba cache).
 All contenders are timed round-robin in one run. Usage: python benchmarks/conv_layer.py [--repeats N]
 """
@@ -21,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import format_timing, interleaved, machine_facts, write_results  # noqa: E402
 
 import tinycnn  # noqa: E402
-from tinycnn import Conv2D, MaxPool2D, kernels  # noqa: E402
+from tinycnn import Conv2D, MaxPool2D, kernels, winograd  # noqa: E402
 
 N, H, W, C, F, K = 128, 26, 26, 32, 64, 3
 OH, OW = H - K + 1, W - K + 1
@@ -119,11 +121,18 @@ def main():
 
     conv = Conv2D(F, K)
     conv.build((H, W, C), rng)
+    conv_im2col = Conv2D(F, K, algorithm="im2col")
+    conv_im2col.build((H, W, C), rng)
     dy = rng.standard_normal((N, OH, OW, F), dtype=np.float32)
 
-    def layer_forward_backward():
-        conv.forward(x, training=True)
-        conv.backward(dy)
+    def layer_forward_backward(layer=conv):
+        layer.forward(x, training=True)
+        layer.backward(dy)
+
+    tiles_h, tiles_w = winograd.tiles(OH, OW)
+    transformed_input = np.empty((winograd.POSITIONS, N * tiles_h * tiles_w, C), np.float32)
+    products = rng.standard_normal((winograd.POSITIONS, N * tiles_h * tiles_w, F), dtype=np.float32)
+    transformed_gradient = np.empty_like(products)
 
     def naive_layer_forward_backward():
         kernel = conv.params["kernel"].reshape(-1, F)
@@ -154,7 +163,20 @@ def main():
             pool_gradient, argmax, 2, 2, 2, 2, activations_gradient
         ),
         "pool backward (naive NumPy)": lambda: naive_pool_backward(activations, pooled, pool_gradient),
+        "Winograd input transform (tinycnn)": lambda: kernels.winograd_input_transform(
+            x, tiles_h, tiles_w, transformed_input
+        ),
+        "Winograd output transform (tinycnn)": lambda: kernels.winograd_output_transform(
+            products, tiles_h, tiles_w, activations
+        ),
+        "Winograd gradient transform (tinycnn)": lambda: kernels.winograd_gradient_transform(
+            activations, tiles_h, tiles_w, transformed_gradient
+        ),
+        "Winograd input gradient (tinycnn)": lambda: kernels.winograd_input_gradient(
+            transformed_input, tiles_h, tiles_w, dx
+        ),
         "Conv2D fwd+bwd (tinycnn)": layer_forward_backward,
+        "Conv2D fwd+bwd (tinycnn, im2col)": lambda: layer_forward_backward(conv_im2col),
         "Conv2D fwd+bwd (naive NumPy im2col)": naive_layer_forward_backward,
     }
     peers, peer_note = torch_contenders()
@@ -176,7 +198,8 @@ def main():
     lines = [
         "# Conv layer benchmark: the reference network's second convolution",
         "",
-        f"Input (128, 26, 26, 32), 3x3, 64 filters, then 2x2 max-pool. Backend: {tinycnn.backend()}. "
+        f"Input (128, 26, 26, 32), 3x3, 64 filters, then 2x2 max-pool. Backend: {tinycnn.backend()}; "
+        f"the layer computes by {conv.algorithm_in_use(N)} (tinycnn.winograd). "
         f"{args.repeats} interleaved runs each; median (min–max).",
         "",
         "| contender | time | vs tinycnn layer |",
@@ -189,6 +212,8 @@ def main():
     for torch_name in peers:
         ratio = ours / timings[torch_name]["median_ms"]
         lines.append(f"\ntinycnn layer / {torch_name}: **{ratio:.2f}x** (target: at most 1.2x)")
+    by_im2col = timings["Conv2D fwd+bwd (tinycnn, im2col)"]["median_ms"]
+    lines.append(f"\ntinycnn layer / the same layer by im2col: **{ours / by_im2col:.2f}x**")
     if compile_result:
         lines += [
             "",
