@@ -7,6 +7,7 @@ network's second convolution that is 19 MB per array per pass, far more than the
 (the chunks Conv2D uses for its unfolded patches), while the chunk is still in the cache:
 
     forward, per chunk:  y = im2col(x) @ kernel;  y = max(y + bias, 0)  (one pass, in place);  pool(y)
+                         (by Winograd: see ConvReLUPool)
     backward, per chunk: dy = route(dpool * [pooled > 0]) to each window's winner;  Conv2D's backward
 
 The pooled value is the ReLU of the window's winner, so `pooled > 0` is exactly the ReLU's
@@ -106,7 +107,21 @@ class ConvReLU(FusedBlock):
 
 
 class ConvReLUPool(FusedBlock):
-    """Conv2D, ReLU, MaxPool2D: only the pooled maxima and their positions leave the cache."""
+    """Conv2D, ReLU, MaxPool2D: only the pooled maxima and their positions leave the cache.
+
+    When the convolution runs by Winograd and the pool is 2x2 with stride 2 (the reference
+    network), each 4x4 output tile holds exactly four pooling windows: one kernel turns a tile's
+    products into pooled maxima (output transform, bias, ReLU, pool), and backward builds each
+    gradient tile from the pool's gradient as it transforms it, so the full-size activations and
+    their gradient are never written at all.
+    """
+
+    def _pools_tiles(self):
+        return self.last.pool_size == (2, 2) and self.last.strides == (2, 2)
+
+    def _winograd(self, n_images):
+        """The convolution's Winograd passes if this batch can run fully fused, else None."""
+        return self.conv.winograd_passes(n_images) if self._pools_tiles() else None
 
     def forward(self, x, training=False, keep=True):
         x = self._begin(x)
@@ -114,6 +129,13 @@ class ConvReLUPool(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         pooled = np.empty((n_images, *pool.output_shape), conv.dtype)
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
+        winograd = self._winograd(n_images)
+        if winograd is not None:
+            winograd.forward_relu_pool(x, keep, pooled, argmax)
+            if keep:
+                conv.kept = ("winograd", winograd.kept)
+            self._saved = (x, conv.kept, pooled, argmax) if keep else None
+            return pooled
         chunk_images = conv.chunk_images(n_images)
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
         chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows], keep)
@@ -130,6 +152,8 @@ class ConvReLUPool(FusedBlock):
         (x, kept, pooled, argmax), dpool = self._take_saved(dy)
         conv, pool, rows = self.conv, self.last, self._rows()
         routed = dpool * (pooled > 0)  # the ReLU's mask at each window's winner
+        if kept[0] == "winograd" and self._pools_tiles():
+            return conv.backward_chunks(x, kept, None, input_gradient, pooled_gradient=(routed, argmax))
         chunk_images = conv.chunk_images(x.shape[0])
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
 

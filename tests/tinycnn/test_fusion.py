@@ -1,11 +1,14 @@
 """Fused Conv2D -> ReLU (-> MaxPool2D) blocks compute exactly what the layers do one by one."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, fusion
+from tinycnn.layers import conv_winograd
 
 from .helpers import assert_close
 
@@ -79,6 +82,38 @@ def test_the_reference_network_fused_in_float32_and_chunked(monkeypatch):
     np.testing.assert_allclose(predicted_f, predicted, rtol=1e-5, atol=1e-5)
     for key in grads:
         np.testing.assert_allclose(grads_f[key], grads[key], rtol=1e-4, atol=1e-5 * np.abs(grads[key]).max())
+
+
+@given(
+    height=st.integers(3, 14),
+    width=st.integers(3, 14),
+    padding=st.sampled_from(["valid", "same"]),
+    batch=st.integers(1, 4),
+    chunk_bytes=st.sampled_from([1, conv_winograd.CHUNK_BYTES]),
+    seed=st.integers(0, 2**16),
+)
+def test_winograd_block_with_a_2x2_pool_equals_the_layers_one_by_one(
+    height, width, padding, batch, chunk_bytes, seed
+):
+    """By Winograd with a 2x2/2 pool, the block's single output-transform-ReLU-pool kernel and
+    its pooled gradient transform give what the layers give one by one (odd sizes, where the pool
+    drops a row or column, included), in float64; ties come from the ReLU's zeros."""
+    if padding == "valid":
+        assume(height >= 4 and width >= 4)
+    layers = [Conv2D(3, 3, padding=padding, algorithm="winograd"), ReLU(), MaxPool2D(2), Flatten(), Dense(4)]
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        mock.patch.object(conv_winograd, "CHUNK_BYTES", chunk_bytes),
+    ):
+        model = Sequential(layers, input_shape=(height, width, 2), dtype=np.float64, seed=seed)
+        x = np.random.default_rng(seed).standard_normal((batch, height, width, 2))
+        assert [type(step).__name__ for step in fusion.plan(model.layers)][0] == "ConvReLUPool"
+        unfused = run(model, x, seed, monkeypatch, fused=False)
+        fused = run(model, x, seed, monkeypatch, fused=True)
+    for expected, got in zip(unfused[:2] + (unfused[3],), fused[:2] + (fused[3],), strict=True):
+        assert_close(got, expected, 1e-12)
+    for key, value in unfused[2].items():
+        assert_close(fused[2][key], value, 1e-12)
 
 
 def test_a_layer_of_a_fused_block_cannot_run_backward_on_its_own(monkeypatch):

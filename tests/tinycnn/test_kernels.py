@@ -250,7 +250,12 @@ def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
         winograd_dx = np.empty_like(padded)
         kernel["winograd_input_gradient"](gradient_tiles, 2, 2, winograd_dx)
         results[suffix] = (cols, dx, pooled, argmax, pool_dx, relu, bias_relu, relu_dx, param, m, v)
+        fused_pooled, fused_argmax = np.empty((3, 3, 3, 4), np.float32), np.empty((3, 3, 3, 4), np.int32)
+        kernel["winograd_output_relu_pool"](transformed, 2, 2, x[0, 0, 0].copy(), fused_pooled, fused_argmax)
+        pooled_gradient_tiles = np.empty_like(transformed)
+        kernel["winograd_pooled_gradient_transform"](fused_pooled, fused_argmax, 2, 2, pooled_gradient_tiles)
         results[suffix] += (transformed, winograd_y, gradient_tiles, winograd_dx)
+        results[suffix] += (fused_pooled, fused_argmax, pooled_gradient_tiles)
     for parallel, serial in zip(results[""], results["_serial"], strict=True):
         np.testing.assert_array_equal(parallel, serial)
 
@@ -357,3 +362,46 @@ def test_winograd_kernels_float32_stay_float32(module_name):
         results[dtype] = y
     assert results[np.float32].dtype == np.float32
     assert_close(results[np.float32], results[np.float64], 1e-5)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), ties=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_output_relu_pool_is_output_transform_then_bias_relu_then_pool(
+    module_name, geometry, ties, seed
+):
+    """The fused kernel equals its three steps exactly (argmax too: ReLU zeros make ties)."""
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, out_h, out_w = geometry
+    rng = np.random.default_rng(seed)
+    products = rng.standard_normal((36, n_images * tiles_h * tiles_w, channels))
+    bias = rng.standard_normal(channels) - (3.0 if ties else 0.0)  # mostly negative: many zeros
+    y = np.empty((n_images, out_h, out_w, channels))
+    module.winograd_output_transform(products, tiles_h, tiles_w, y)
+    module.bias_relu_forward(y.reshape(-1, channels), bias, y.reshape(-1, channels))
+    pooled_shape = (n_images, out_h // 2, out_w // 2, channels)
+    expected, expected_argmax = np.empty(pooled_shape), np.empty(pooled_shape, np.int32)
+    module.maxpool_forward(y, 2, 2, 2, 2, expected, expected_argmax)
+    pooled, argmax = np.full(pooled_shape, np.nan), np.full(pooled_shape, -1, np.int32)
+    module.winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax)
+    np.testing.assert_array_equal(pooled, expected)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@given(geometry=winograd_geometry(), seed=st.integers(0, 2**32 - 1))
+def test_winograd_pooled_gradient_transform_is_pool_backward_then_gradient_transform(
+    module_name, geometry, seed
+):
+    module = kernel_module(module_name)
+    n_images, tiles_h, tiles_w, channels, out_h, out_w = geometry
+    rng = np.random.default_rng(seed)
+    pooled_shape = (n_images, out_h // 2, out_w // 2, channels)
+    routed = rng.standard_normal(pooled_shape)
+    argmax = rng.integers(0, 4, pooled_shape).astype(np.int32)
+    dy = np.empty((n_images, out_h, out_w, channels))
+    module.maxpool_backward(routed, argmax, 2, 2, 2, 2, dy)
+    expected = np.empty((36, n_images * tiles_h * tiles_w, channels))
+    module.winograd_gradient_transform(dy, tiles_h, tiles_w, expected)
+    got = np.full_like(expected, np.nan)
+    module.winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, got)
+    np.testing.assert_array_equal(got, expected)

@@ -36,6 +36,8 @@ KERNELS = (
     "winograd_output_transform",
     "winograd_gradient_transform",
     "winograd_input_gradient",
+    "winograd_output_relu_pool",
+    "winograd_pooled_gradient_transform",
 )
 
 
@@ -185,3 +187,19 @@ def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
     kernel = _kernel("winograd_input_gradient", dx.size)
     with _lock:
         kernel(transformed, tiles_h, tiles_w, dx)
+
+
+def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
+    """Output transform, bias, ReLU and 2x2/2 max-pool: products (36, N*TH*TW, C) into pooled and
+    argmax (N, PH, PW, C), in place."""
+    kernel = _kernel("winograd_output_relu_pool", products.size)
+    with _lock:
+        kernel(products, tiles_h, tiles_w, bias, pooled, argmax)
+
+
+def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
+    """2x2/2 max-pool backward and the gradient transform: routed, argmax (N, PH, PW, C) into
+    transformed (36, N*TH*TW, C)."""
+    kernel = _kernel("winograd_pooled_gradient_transform", transformed.size)
+    with _lock:
+        kernel(routed, argmax, tiles_h, tiles_w, transformed)

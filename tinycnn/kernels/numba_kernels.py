@@ -309,6 +309,27 @@ def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile):
                     )
 
 
+@njit(cache=True)
+def _output_tile(products, tile, rows, block, k):
+    """block (4, 4, C) = A^T M A of one tile of products (36, T, C); rows (4, 6, C) is scratch."""
+    for j in range(6):
+        for c in range(products.shape[2]):
+            rows[0, j, c], rows[1, j, c], rows[2, j, c], rows[3, j, c] = _a_transpose(
+                products[j, tile, c],
+                products[6 + j, tile, c],
+                products[12 + j, tile, c],
+                products[18 + j, tile, c],
+                products[24 + j, tile, c],
+                products[30 + j, tile, c],
+                k,
+            )
+    for i in range(4):
+        for c in range(products.shape[2]):
+            block[i, 0, c], block[i, 1, c], block[i, 2, c], block[i, 3, c] = _a_transpose(
+                rows[i, 0, c], rows[i, 1, c], rows[i, 2, c], rows[i, 3, c], rows[i, 4, c], rows[i, 5, c], k
+            )
+
+
 @njit(cache=True, parallel=True)
 def winograd_output_transform(products, tiles_h, tiles_w, y):
     """y_tile = A^T M A for every tile, cropped to the output: M (36, N*TH*TW, C_out) ->
@@ -317,37 +338,73 @@ def winograd_output_transform(products, tiles_h, tiles_w, y):
     k = _factors(y)
     for task in prange(n_images * tiles_h):
         n, th = task // tiles_h, task % tiles_h
-        rows = np.empty((4, 6, channels), y.dtype)  # A^T M: columns still untransformed
-        block = np.empty((4, 4, channels), y.dtype)  # A^T M A: one tile of outputs
+        rows = np.empty((4, 6, channels), y.dtype)
+        block = np.empty((4, 4, channels), y.dtype)
         top = 4 * th
         for tw in range(tiles_w):
-            tile, left = (n * tiles_h + th) * tiles_w + tw, 4 * tw
-            for j in range(6):
-                for c in range(channels):
-                    (rows[0, j, c], rows[1, j, c], rows[2, j, c], rows[3, j, c]) = _a_transpose(
-                        products[j, tile, c],
-                        products[6 + j, tile, c],
-                        products[12 + j, tile, c],
-                        products[18 + j, tile, c],
-                        products[24 + j, tile, c],
-                        products[30 + j, tile, c],
-                        k,
-                    )
-            for i in range(4):
-                for c in range(channels):
-                    block[i, 0, c], block[i, 1, c], block[i, 2, c], block[i, 3, c] = _a_transpose(
-                        rows[i, 0, c],
-                        rows[i, 1, c],
-                        rows[i, 2, c],
-                        rows[i, 3, c],
-                        rows[i, 4, c],
-                        rows[i, 5, c],
-                        k,
-                    )
+            left = 4 * tw
+            _output_tile(products, (n * tiles_h + th) * tiles_w + tw, rows, block, k)
             for i in range(min(4, out_h - top)):  # the last tiles may reach past the output's edge
                 for j in range(min(4, out_w - left)):
                     for c in range(channels):
                         y[n, top + i, left + j, c] = block[i, j, c]
+
+
+@njit(cache=True, parallel=True)
+def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
+    """Output transform, bias, ReLU and a 2x2 max-pool with stride 2 in one pass: a 4x4 tile of
+    outputs is exactly four pooling windows, so the activations never leave the CPU's registers
+    and cache. products (36, N*TH*TW, C_out), bias (C_out,); pooled and argmax (N, PH, PW,
+    C_out), filled as `bias_relu_forward` then `maxpool_forward` would (ties: the first position
+    in row-major order wins; PH = floor(OH / 2) drops a last odd row, as the pool does)."""
+    n_images, pooled_h, pooled_w, channels = pooled.shape
+    k, zero = _factors(pooled), pooled.dtype.type(0)
+    for task in prange(n_images * tiles_h):
+        n, th = task // tiles_h, task % tiles_h
+        rows = np.empty((4, 6, channels), pooled.dtype)
+        block = np.empty((4, 4, channels), pooled.dtype)
+        for tw in range(tiles_w):
+            _output_tile(products, (n * tiles_h + th) * tiles_w + tw, rows, block, k)
+            for window_row in range(2):
+                ph = 2 * th + window_row
+                if ph >= pooled_h:
+                    break
+                for window_column in range(2):
+                    pw = 2 * tw + window_column
+                    if pw >= pooled_w:
+                        break
+                    top, left = 2 * window_row, 2 * window_column
+                    for c in range(channels):
+                        best, best_index = block[top, left, c] + bias[c], 0
+                        best = zero if best <= zero else best
+                        for index in range(1, 4):
+                            value = block[top + index // 2, left + index % 2, c] + bias[c]
+                            value = zero if value <= zero else value
+                            if value > best:
+                                best, best_index = value, index
+                        pooled[n, ph, pw, c] = best
+                        argmax[n, ph, pw, c] = best_index
+
+
+@njit(cache=True)
+def _gradient_tile(block, rows, transformed, tile, k):
+    """transformed[:, tile] = A g A^T of one 4x4 gradient tile block (4, 4, C); rows (6, 4, C)
+    is scratch."""
+    for j in range(4):
+        for c in range(block.shape[2]):
+            rows[0, j, c], rows[1, j, c], rows[2, j, c], rows[3, j, c], rows[4, j, c], rows[5, j, c] = _a(
+                block[0, j, c], block[1, j, c], block[2, j, c], block[3, j, c], k
+            )
+    for i in range(6):
+        for c in range(block.shape[2]):
+            (
+                transformed[6 * i + 0, tile, c],
+                transformed[6 * i + 1, tile, c],
+                transformed[6 * i + 2, tile, c],
+                transformed[6 * i + 3, tile, c],
+                transformed[6 * i + 4, tile, c],
+                transformed[6 * i + 5, tile, c],
+            ) = _a(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c], rows[i, 3, c], k)
 
 
 @njit(cache=True, parallel=True)
@@ -358,38 +415,46 @@ def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
     k = _factors(dy)
     for task in prange(n_images * tiles_h):
         n, th = task // tiles_h, task % tiles_h
-        rows = np.empty((6, 4, channels), dy.dtype)  # A g: columns still untransformed
-        column = np.zeros((4, channels), dy.dtype)
+        rows = np.empty((6, 4, channels), dy.dtype)
+        block = np.empty((4, 4, channels), dy.dtype)
         top = 4 * th
         for tw in range(tiles_w):
-            tile, left = (n * tiles_h + th) * tiles_w + tw, 4 * tw
-            for j in range(4):
-                for i in range(4):
-                    if top + i < out_h and left + j < out_w:
+            left = 4 * tw
+            for i in range(4):
+                for j in range(4):
+                    inside = top + i < out_h and left + j < out_w
+                    for c in range(channels):
+                        block[i, j, c] = dy[n, top + i, left + j, c] if inside else 0.0
+            _gradient_tile(block, rows, transformed, (n * tiles_h + th) * tiles_w + tw, k)
+
+
+@njit(cache=True, parallel=True)
+def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
+    """`maxpool_backward` (2x2, stride 2) and the gradient transform in one pass: each 4x4
+    gradient tile is built from four pooling windows -- a window's gradient at its winner, zero
+    elsewhere -- and transformed at once, so the full-size gradient is never written.
+    routed, argmax: (N, PH, PW, C_out) -> transformed (36, N*TH*TW, C_out), filled. Rows and
+    columns no window covers (a floored odd size) get zero, as in maxpool_backward."""
+    n_images, pooled_h, pooled_w, channels = routed.shape
+    k = _factors(routed)
+    for task in prange(n_images * tiles_h):
+        n, th = task // tiles_h, task % tiles_h
+        rows = np.empty((6, 4, channels), routed.dtype)
+        block = np.empty((4, 4, channels), routed.dtype)
+        for tw in range(tiles_w):
+            for i in range(4):
+                ph = 2 * th + i // 2
+                for j in range(4):
+                    pw = 2 * tw + j // 2
+                    index = (i % 2) * 2 + j % 2
+                    if ph < pooled_h and pw < pooled_w:
                         for c in range(channels):
-                            column[i, c] = dy[n, top + i, left + j, c]
+                            won = argmax[n, ph, pw, c] == index
+                            block[i, j, c] = routed[n, ph, pw, c] if won else 0.0
                     else:
                         for c in range(channels):
-                            column[i, c] = 0.0
-                for c in range(channels):
-                    (
-                        rows[0, j, c],
-                        rows[1, j, c],
-                        rows[2, j, c],
-                        rows[3, j, c],
-                        rows[4, j, c],
-                        rows[5, j, c],
-                    ) = _a(column[0, c], column[1, c], column[2, c], column[3, c], k)
-            for i in range(6):
-                for c in range(channels):
-                    (
-                        transformed[6 * i + 0, tile, c],
-                        transformed[6 * i + 1, tile, c],
-                        transformed[6 * i + 2, tile, c],
-                        transformed[6 * i + 3, tile, c],
-                        transformed[6 * i + 4, tile, c],
-                        transformed[6 * i + 5, tile, c],
-                    ) = _a(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c], rows[i, 3, c], k)
+                            block[i, j, c] = 0.0
+            _gradient_tile(block, rows, transformed, (n * tiles_h + th) * tiles_w + tw, k)
 
 
 @njit(cache=True, parallel=True)
@@ -489,3 +554,5 @@ def _warm(kernel):
     kernel["winograd_output_transform"](transformed, 1, 1, pooled)
     kernel["winograd_gradient_transform"](pooled, 1, 1, transformed)
     kernel["winograd_input_gradient"](transformed, 1, 1, image)
+    kernel["winograd_output_relu_pool"](transformed, 1, 1, cols[0, :1].copy(), pooled, argmax)
+    kernel["winograd_pooled_gradient_transform"](pooled, argmax, 1, 1, transformed)

@@ -164,6 +164,25 @@ def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
             dx[:, 4 * th : 4 * th + 6, 4 * tw : 4 * tw + 6] += values[:, th, tw]
 
 
+def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
+    """See `numba_kernels.winograd_output_relu_pool`."""
+    n_images, pooled_h, pooled_w, channels = pooled.shape
+    y = np.empty((n_images, 2 * pooled_h, 2 * pooled_w, channels), pooled.dtype)
+    full = np.empty((n_images, 4 * tiles_h, 4 * tiles_w, channels), pooled.dtype)
+    winograd_output_transform(products, tiles_h, tiles_w, full)
+    y[...] = full[:, : 2 * pooled_h, : 2 * pooled_w]
+    bias_relu_forward(y.reshape(-1, channels), bias, y.reshape(-1, channels))
+    maxpool_forward(y, 2, 2, 2, 2, pooled, argmax)
+
+
+def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
+    """See `numba_kernels.winograd_pooled_gradient_transform`."""
+    n_images, pooled_h, pooled_w, channels = routed.shape
+    dy = np.empty((n_images, 2 * pooled_h, 2 * pooled_w, channels), routed.dtype)
+    maxpool_backward(routed, argmax, 2, 2, 2, 2, dy)
+    winograd_gradient_transform(dy, tiles_h, tiles_w, transformed)
+
+
 def warmup():
     """Nothing to compile."""
 

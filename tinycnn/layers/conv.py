@@ -166,6 +166,10 @@ class Conv2D(Layer):
             self._winograd = WinogradPasses(self)
         return self._winograd
 
+    def winograd_passes(self, n_images):
+        """The layer's Winograd passes when a batch of n_images runs by Winograd, else None."""
+        return self._winograd_passes() if self.algorithm_in_use(n_images) == "winograd" else None
+
     def _chunks(self, n_images):
         """(start, stop) image ranges whose unfolded patches take about CHUNK_BYTES each."""
         out_h, out_w, _ = self.output_shape
@@ -231,12 +235,14 @@ class Conv2D(Layer):
         if keep:
             self.kept = ("im2col", len(chunks) == 1)  # a single chunk's patches stay for backward
 
-    def backward_chunks(self, x, kept, gradient_of, input_gradient=True):
+    def backward_chunks(self, x, kept, gradient_of, input_gradient=True, pooled_gradient=None):
         """Fill `grads` and return dL/dx (or None) from `gradient_of(start, stop)`, the (rows, C_out)
-        gradient dL/dy of each chunk of images; `kept`: what forward_chunks left in `self.kept`."""
+        gradient dL/dy of each chunk of images; `kept`: what forward_chunks left in `self.kept`
+        (`pooled_gradient`: see WinogradPasses.backward_chunks)."""
         algorithm, kept = kept
         if algorithm == "winograd":
-            return self._winograd_passes().backward_chunks(x, kept, gradient_of, input_gradient)
+            passes = self._winograd_passes()
+            return passes.backward_chunks(x, kept, gradient_of, input_gradient, pooled_gradient)
         cols_kept = kept
         rows = self.output_shape[0] * self.output_shape[1]
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)

@@ -60,9 +60,27 @@ class WinogradPasses:
 
     def forward_chunks(self, x, target, keep):
         """See Conv2D.forward_chunks; when `keep`, the transformed inputs stay for backward."""
-        conv, n_images = self.conv, x.shape[0]
-        out_h, out_w, filters = conv.output_shape
-        transformed_kernel = winograd.transform_kernel(conv.params["kernel"])
+        out_h, out_w, filters = self.conv.output_shape
+        for start, stop, products in self._products(x, keep):
+            y_chunk = target(start, stop)
+            images = y_chunk.reshape(stop - start, out_h, out_w, filters)
+            kernels.winograd_output_transform(products, self.tiles_h, self.tiles_w, images)
+            yield start, stop, y_chunk
+
+    def forward_relu_pool(self, x, keep, pooled, argmax):
+        """The layer, its bias, a ReLU and a 2x2 max-pool with stride 2 (tinycnn.fusion's
+        ConvReLUPool): pooled and argmax (N, PH, PW, C_out) filled, one kernel per chunk after the
+        products, so the full-size activations are never written."""
+        bias = self.conv.params["bias"]
+        for start, stop, products in self._products(x, keep):
+            kernels.winograd_output_relu_pool(
+                products, self.tiles_h, self.tiles_w, bias, pooled[start:stop], argmax[start:stop]
+            )
+
+    def _products(self, x, keep):
+        """For each chunk of images: (start, stop, M) with M[p] = V[p] @ U[p] (36, tiles, C_out)."""
+        n_images = x.shape[0]
+        transformed_kernel = winograd.transform_kernel(self.conv.params["kernel"])
         chunks, chunk_images = self.chunks(n_images)
         if keep:
             transformed = self._buffer("kept_transformed_input", n_images, self.channels)
@@ -74,16 +92,16 @@ class WinogradPasses:
             kernels.winograd_input_transform(
                 self._padded(x[start:stop]), self.tiles_h, self.tiles_w, transformed, first_tile
             )
-            products = self._buffer("products", stop - start, filters)
+            products = self._buffer("products", stop - start, self.conv.filters)
             np.matmul(transformed[:, first_tile : first_tile + count], transformed_kernel, out=products)
-            y_chunk = target(start, stop)
-            images = y_chunk.reshape(stop - start, out_h, out_w, filters)
-            kernels.winograd_output_transform(products, self.tiles_h, self.tiles_w, images)
-            yield start, stop, y_chunk
+            yield start, stop, products
         self.kept = (transformed, transformed_kernel) if keep else None
 
-    def backward_chunks(self, x, kept, gradient_of, input_gradient):
-        """See Conv2D.backward_chunks; `kept` is what forward_chunks kept."""
+    def backward_chunks(self, x, kept, gradient_of, input_gradient, pooled_gradient=None):
+        """See Conv2D.backward_chunks; `kept` is what forward kept. After `forward_relu_pool`,
+        `pooled_gradient` is (routed, argmax): the pool's output gradient times the ReLU's mask at
+        each window's winner, and the winners (N, PH, PW, C_out); the gradient transform then
+        reads dy from them and `gradient_of` is not called."""
         conv = self.conv
         transformed, transformed_kernel = kept
         out_h, out_w, filters = conv.output_shape
@@ -100,10 +118,17 @@ class WinogradPasses:
         height, width, _ = conv.input_shape
         for number, (start, stop) in enumerate(chunks):
             first_tile, count = start * self.tiles_per_image, (stop - start) * self.tiles_per_image
-            dy_chunk = gradient_of(start, stop)
             output_gradient = self._buffer("output_gradient", stop - start, filters)
-            dy_images = dy_chunk.reshape(stop - start, out_h, out_w, filters)
-            kernels.winograd_gradient_transform(dy_images, self.tiles_h, self.tiles_w, output_gradient)
+            if pooled_gradient is None:
+                dy_chunk = gradient_of(start, stop)
+                dy_images = dy_chunk.reshape(stop - start, out_h, out_w, filters)
+                kernels.winograd_gradient_transform(dy_images, self.tiles_h, self.tiles_w, output_gradient)
+            else:
+                routed, argmax = pooled_gradient[0][start:stop], pooled_gradient[1][start:stop]
+                kernels.winograd_pooled_gradient_transform(
+                    routed, argmax, self.tiles_h, self.tiles_w, output_gradient
+                )
+                dy_chunk = routed.reshape(-1, filters)  # the same column sums as dy: the bias gradient
             first = number == 0
             # dU^T[p] = Z[p]^T @ V[p]: (C_out, C_in), the faster operand order for OpenBLAS here.
             np.matmul(
