@@ -153,14 +153,18 @@ def test_relu_by_hand():
 
 
 class FixedUniform:
-    """A stand-in for a numpy Generator whose 16-bit `integers` are fixed uniform draws u = k / 65536."""
+    """A stand-in for a numpy Generator whose raw 64-bit outputs carry fixed 16-bit uniform draws
+    u = k / 65536, four to a word, lowest bits first (what Dropout reads)."""
 
     def __init__(self, draws):
         self.draws = np.asarray(draws)
+        self.bit_generator = self
 
-    def integers(self, low, high, shape, dtype):
-        assert (low, high, tuple(shape), dtype) == (0, 65536, self.draws.shape, np.uint16)
-        return np.round(self.draws * 65536).astype(dtype)
+    def random_raw(self, size):
+        draws = np.zeros(4 * size, np.uint64)
+        draws[: self.draws.size] = np.round(self.draws.ravel() * 65536)
+        words = draws.reshape(size, 4) << np.array([0, 16, 32, 48], np.uint64)
+        return np.bitwise_or.reduce(words, axis=1)
 
 
 def test_dropout_with_known_mask():

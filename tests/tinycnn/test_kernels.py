@@ -256,6 +256,9 @@ def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
         kernel["winograd_pooled_gradient_transform"](fused_pooled, fused_argmax, 2, 2, pooled_gradient_tiles)
         results[suffix] += (transformed, winograd_y, gradient_tiles, winograd_dx)
         results[suffix] += (fused_pooled, fused_argmax, pooled_gradient_tiles)
+        dropped = np.empty_like(x)
+        kernel["dropout_apply"](x, (np.abs(x) * 30000).astype(np.uint16), 20000, np.float32(1.5), dropped)
+        results[suffix] += (dropped,)
     for parallel, serial in zip(results[""], results["_serial"], strict=True):
         np.testing.assert_array_equal(parallel, serial)
 
@@ -405,3 +408,20 @@ def test_winograd_pooled_gradient_transform_is_pool_backward_then_gradient_trans
     got = np.full_like(expected, np.nan)
     module.winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, got)
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(size=st.integers(1, 300), threshold=st.integers(0, 65536), seed=st.integers(0, 2**32 - 1))
+def test_dropout_apply_matches_naive(module_name, dtype, size, threshold, seed):
+    module = kernel_module(module_name)
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(size).astype(dtype)
+    draws = rng.integers(0, 65536, size).astype(np.uint16)
+    scale = dtype(1 / 0.7)
+    out = np.full_like(values, np.nan)
+    module.dropout_apply(values, draws, threshold, scale, out)
+    expected = [
+        value * scale if draw >= threshold else 0.0 for value, draw in zip(values, draws, strict=True)
+    ]
+    np.testing.assert_array_equal(out, np.array(expected, dtype))

@@ -161,8 +161,11 @@ def test_dropout_matches_naive(rate, seed):
     layer = Dropout(rate, seed=seed)
     layer.build(shape[1:], None, np.float64)
     x = np.random.default_rng(seed + 1).standard_normal(shape)
-    # What the layer's own generator will draw: 16-bit uniforms u = k / 65536.
-    draws = np.random.default_rng(seed).integers(0, 65536, shape, dtype=np.uint16) / 65536
+    # What the layer's own generator will draw: 16-bit uniforms u = k / 65536, four to each of its
+    # raw 64-bit outputs, lowest bits first.
+    raw = np.random.default_rng(seed).bit_generator.random_raw(50)
+    draws = np.array([(int(word) >> (16 * part)) & 0xFFFF for word in raw for part in range(4)]) / 65536
+    draws = draws.reshape(shape)
     keep = draws >= rate
     y = layer.forward(x, training=True)
     assert_close(y, ref.dropout_forward(x, keep, rate), 1e-15)

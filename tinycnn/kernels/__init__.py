@@ -31,6 +31,7 @@ KERNELS = (
     "relu_forward",
     "bias_relu_forward",
     "relu_backward",
+    "dropout_apply",
     "adam_update",
     "winograd_input_transform",
     "winograd_output_transform",
@@ -140,6 +141,13 @@ def relu_backward(y, dy, dx):
     kernel = _kernel("relu_backward", y.size)
     with _lock:
         kernel(y, dy, dx)
+
+
+def dropout_apply(values, draws, threshold, scale, out):
+    """out = values * scale where draws (uint16) >= threshold, else 0; one shape, C-contiguous."""
+    kernel = _kernel("dropout_apply", values.size)
+    with _lock:
+        kernel(values, draws, threshold, scale, out)
 
 
 def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):

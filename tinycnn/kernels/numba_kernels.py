@@ -179,6 +179,16 @@ def relu_backward(y, dy, dx):
 
 
 @njit(cache=True, parallel=True)
+def dropout_apply(values, draws, threshold, scale, out):
+    """out = values * scale where draws >= threshold, else 0 (inverted dropout, one pass).
+    values, out: one shape, C-contiguous; draws: uint16 of that shape; scale in out's dtype."""
+    flat_values, flat_draws, flat_out = values.reshape(-1), draws.reshape(-1), out.reshape(-1)
+    zero = out.dtype.type(0)
+    for i in prange(flat_values.size):
+        flat_out[i] = flat_values[i] * scale if flat_draws[i] >= threshold else zero
+
+
+@njit(cache=True, parallel=True)
 def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     """One Adam step in a single pass over memory (Keras' form; see tinycnn.optimizers).
 
@@ -548,6 +558,7 @@ def _warm(kernel):
     kernel["relu_forward"](cols, cols.copy())
     kernel["bias_relu_forward"](cols, cols[0].copy(), cols.copy())
     kernel["relu_backward"](cols, cols, cols.copy())
+    kernel["dropout_apply"](cols, np.zeros(cols.shape, np.uint16), 1, one, cols.copy())
     image = np.zeros((1, 6, 6, 1), np.float32)
     transformed = np.zeros((36, 1, 1), np.float32)
     kernel["winograd_input_transform"](image, 1, 1, transformed, 0)

@@ -183,6 +183,12 @@ def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transfo
     winograd_gradient_transform(dy, tiles_h, tiles_w, transformed)
 
 
+def dropout_apply(values, draws, threshold, scale, out):
+    """See `numba_kernels.dropout_apply`."""
+    np.multiply(values, draws >= threshold, out=out)
+    out *= scale
+
+
 def warmup():
     """Nothing to compile."""
 

@@ -7,8 +7,10 @@ seeded generator, whose state is saved in checkpoints so a resumed run draws the
 Shapes: any (N, ...) -> the same.
 Forward (training):  y = x * keep / (1 - rate),  keep = (u >= rate),  u ~ U[0, 1)
 Backward:            dx = dy * keep / (1 - rate)
-u is a 16-bit uniform draw k / 65536 (k = 0 .. 65535): four times cheaper to draw than a float,
-and fine enough for any dropout rate (the kept fraction is exact for rates like 0.25 and 0.5).
+u is a 16-bit uniform draw k / 65536 (k = 0 .. 65535), four to a 64-bit output of the generator
+(its raw stream, split: eight times cheaper than drawing floats), fine enough for any dropout
+rate (the kept fraction is exact for rates like 0.25 and 0.5). The mask is kept as those draws,
+and each pass is one kernel (`tinycnn.kernels.dropout_apply`): compare, scale, write.
 In inference mode both passes are the identity and hand back the very array they were given.
 """
 
@@ -16,7 +18,16 @@ import math
 
 import numpy as np
 
+from tinycnn import kernels
 from tinycnn.layers.base import Layer
+
+
+def sixteen_bit_draws(rng, shape):
+    """Uniform integers 0 .. 65535 of `shape`: the generator's raw 64-bit outputs, four draws each
+    (lowest 16 bits first)."""
+    size = math.prod(shape)
+    raw = rng.bit_generator.random_raw(-(-size // 4))
+    return raw.view(np.uint16)[:size].reshape(shape)
 
 
 class Dropout(Layer):
@@ -42,14 +53,15 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._saved = "identity" if keep else None
             return x
-        draws = self.rng.integers(0, 65536, x.shape, dtype=np.uint16)
-        kept = draws >= math.ceil(self.rate * 65536)  # k / 65536 >= rate
-        self._saved = kept if keep else None
-        return self._scaled(x, kept)
+        draws = sixteen_bit_draws(self.rng, x.shape)
+        self._saved = draws if keep else None
+        return self._scaled(np.ascontiguousarray(x), draws)
 
-    def _scaled(self, values, kept):
-        out = np.multiply(values, kept, dtype=self.dtype)
-        out *= self.dtype.type(1.0 / (1.0 - self.rate))
+    def _scaled(self, values, draws):
+        """values / (1 - rate) where draw k / 65536 >= rate, else 0: a fresh array."""
+        out = np.empty(values.shape, self.dtype)
+        threshold = math.ceil(self.rate * 65536)  # k / 65536 >= rate  <=>  k >= threshold
+        kernels.dropout_apply(values, draws, threshold, self.dtype.type(1.0 / (1.0 - self.rate)), out)
         return out
 
     def backward(self, dy, input_gradient=True):
