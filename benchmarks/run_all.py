@@ -42,7 +42,14 @@ def plot(training, inference, path):
             color=OKABE_ITO[name],
             label=result["label"],
         )
-    epochs_axis.axhline(training["gemm_floor_s"], color="#555", linestyle="--", label="GEMM floor")
+    epochs_axis.axhline(training["gemm_floor_s"], color="#555", linestyle="--", label="GEMM floor (direct)")
+    if "winograd_gemm_floor_s" in training:
+        epochs_axis.axhline(
+            training["winograd_gemm_floor_s"],
+            color="#555",
+            linestyle=":",
+            label="GEMM floor (tinycnn's Winograd)",
+        )
     epochs_axis.set(xlabel="epoch (interleaved)", ylabel="seconds (42,000 images)", title="Training epoch")
     epochs_axis.set_ylim(bottom=0)
     epochs_axis.set_xticks(range(1, max(len(r["epoch_seconds"]) for r in training["results"].values()) + 1))
