@@ -40,15 +40,26 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, 
     `(kh, kw, c)`, the order of a `(KH, KW, C_in, C_out)` kernel reshaped to a matrix.
     """
     n_images, height, width, channels = x.shape
+    # A window's row of kernel_w pixels is kernel_w * C contiguous floats in NHWC, and so is its
+    # place in `cols`: windows that lie inside the image copy whole rows (one vectorised loop).
+    pixel_rows = x.reshape(n_images, height, width * channels)
+    span = kernel_w * channels
     for task in prange(n_images * out_h):
         n = task // out_h
         oh = task % out_h
         for ow in range(out_w):
             row = (n * out_h + oh) * out_w + ow
+            left = ow * stride_w - pad_left
+            inside_w = left >= 0 and left + kernel_w <= width
             for kh in range(kernel_h):
                 ih = oh * stride_h - pad_top + kh
+                if inside_w and 0 <= ih < height:
+                    first, start = left * channels, kh * span
+                    for k in range(span):
+                        cols[row, start + k] = pixel_rows[n, ih, first + k]
+                    continue
                 for kw in range(kernel_w):
-                    iw = ow * stride_w - pad_left + kw
+                    iw = left + kw
                     start = (kh * kernel_w + kw) * channels
                     if 0 <= ih < height and 0 <= iw < width:
                         for c in range(channels):
