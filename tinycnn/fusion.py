@@ -151,9 +151,10 @@ class ConvReLUPool(FusedBlock):
     def backward(self, dy, input_gradient=True):
         (x, kept, pooled, argmax), dpool = self._take_saved(dy)
         conv, pool, rows = self.conv, self.last, self._rows()
-        routed = dpool * (pooled > 0)  # the ReLU's mask at each window's winner
         if kept[0] == "winograd" and self._pools_tiles():
-            return conv.backward_chunks(x, kept, None, input_gradient, pooled_gradient=(routed, argmax))
+            pooled_gradient = (dpool, pooled, argmax)
+            return conv.backward_chunks(x, kept, None, input_gradient, pooled_gradient=pooled_gradient)
+        routed = dpool * (pooled > 0)  # the ReLU's mask at each window's winner
         chunk_images = conv.chunk_images(x.shape[0])
         activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
 

@@ -253,7 +253,9 @@ def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
         fused_pooled, fused_argmax = np.empty((3, 3, 3, 4), np.float32), np.empty((3, 3, 3, 4), np.int32)
         kernel["winograd_output_relu_pool"](transformed, 2, 2, x[0, 0, 0].copy(), fused_pooled, fused_argmax)
         pooled_gradient_tiles = np.empty_like(transformed)
-        kernel["winograd_pooled_gradient_transform"](fused_pooled, fused_argmax, 2, 2, pooled_gradient_tiles)
+        kernel["winograd_pooled_gradient_transform"](
+            fused_pooled, fused_pooled, fused_argmax, 2, 2, pooled_gradient_tiles
+        )
         results[suffix] += (transformed, winograd_y, gradient_tiles, winograd_dx)
         results[suffix] += (fused_pooled, fused_argmax, pooled_gradient_tiles)
         dropped = np.empty_like(x)
@@ -392,22 +394,28 @@ def test_winograd_output_relu_pool_is_output_transform_then_bias_relu_then_pool(
 
 @pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)
 @given(geometry=winograd_geometry(), seed=st.integers(0, 2**32 - 1))
-def test_winograd_pooled_gradient_transform_is_pool_backward_then_gradient_transform(
+def test_winograd_pooled_gradient_transform_is_relu_and_pool_backward_then_gradient_transform(
     module_name, geometry, seed
 ):
     module = kernel_module(module_name)
     n_images, tiles_h, tiles_w, channels, out_h, out_w = geometry
     rng = np.random.default_rng(seed)
     pooled_shape = (n_images, out_h // 2, out_w // 2, channels)
-    routed = rng.standard_normal(pooled_shape)
+    pooled_gradient = rng.standard_normal(pooled_shape)
+    pooled = np.maximum(rng.standard_normal(pooled_shape), 0)  # about half at the ReLU's zero
     argmax = rng.integers(0, 4, pooled_shape).astype(np.int32)
     dy = np.empty((n_images, out_h, out_w, channels))
-    module.maxpool_backward(routed, argmax, 2, 2, 2, 2, dy)
+    module.maxpool_backward(pooled_gradient * (pooled > 0), argmax, 2, 2, 2, 2, dy)
     expected = np.empty((36, n_images * tiles_h * tiles_w, channels))
     module.winograd_gradient_transform(dy, tiles_h, tiles_w, expected)
     got = np.full_like(expected, np.nan)
-    module.winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, got)
+    module.winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, got)
     np.testing.assert_array_equal(got, expected)
+    # Position 7 of each transformed tile is the sum of its 16 gradients (backward's bias gradient).
+    padded = np.zeros((n_images, 4 * tiles_h, 4 * tiles_w, channels))
+    padded[:, :out_h, :out_w] = dy
+    tile_sums = padded.reshape(n_images, tiles_h, 4, tiles_w, 4, channels).sum(axis=(2, 4))
+    np.testing.assert_allclose(got[7], tile_sums.reshape(-1, channels), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("module_name", KERNEL_MODULE_NAMES)

@@ -205,9 +205,9 @@ def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
         kernel(products, tiles_h, tiles_w, bias, pooled, argmax)
 
 
-def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
-    """2x2/2 max-pool backward and the gradient transform: routed, argmax (N, PH, PW, C) into
-    transformed (36, N*TH*TW, C)."""
+def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
+    """ReLU and 2x2/2 max-pool backward, then the gradient transform: pooled_gradient, pooled and
+    argmax (N, PH, PW, C) into transformed (36, N*TH*TW, C)."""
     kernel = _kernel("winograd_pooled_gradient_transform", transformed.size)
     with _lock:
-        kernel(routed, argmax, tiles_h, tiles_w, transformed)
+        kernel(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed)

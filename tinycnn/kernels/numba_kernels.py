@@ -450,18 +450,19 @@ def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
 
 
 @njit(cache=True, parallel=True)
-def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
-    """`maxpool_backward` (2x2, stride 2) and the gradient transform in one pass: each 4x4
-    gradient tile is built from four pooling windows -- a window's gradient at its winner, zero
-    elsewhere -- and transformed at once, so the full-size gradient is never written.
-    routed, argmax: (N, PH, PW, C_out) -> transformed (36, N*TH*TW, C_out), filled. Rows and
-    columns no window covers (a floored odd size) get zero, as in maxpool_backward."""
-    n_images, pooled_h, pooled_w, channels = routed.shape
-    k = _factors(routed)
+def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
+    """The backward of ReLU and a 2x2 max-pool with stride 2, and the gradient transform, in one
+    pass: each 4x4 gradient tile is built from four pooling windows -- a window's gradient at its
+    winner if the winner passed the ReLU (pooled > 0), zero elsewhere -- and transformed at once,
+    so the full-size gradient is never written. pooled_gradient, pooled, argmax: (N, PH, PW, C_out)
+    -> transformed (36, N*TH*TW, C_out), filled. Rows and columns no window covers (a floored odd
+    size) get zero, as in maxpool_backward."""
+    n_images, pooled_h, pooled_w, channels = pooled_gradient.shape
+    k, zero = _factors(pooled_gradient), pooled_gradient.dtype.type(0)
     for task in prange(n_images * tiles_h):
         n, th = task // tiles_h, task % tiles_h
-        rows = np.empty((6, 4, channels), routed.dtype)
-        block = np.empty((4, 4, channels), routed.dtype)
+        rows = np.empty((6, 4, channels), pooled_gradient.dtype)
+        block = np.empty((4, 4, channels), pooled_gradient.dtype)
         for tw in range(tiles_w):
             for i in range(4):
                 ph = 2 * th + i // 2
@@ -470,11 +471,11 @@ def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transfo
                     index = (i % 2) * 2 + j % 2
                     if ph < pooled_h and pw < pooled_w:
                         for c in range(channels):
-                            won = argmax[n, ph, pw, c] == index
-                            block[i, j, c] = routed[n, ph, pw, c] if won else 0.0
+                            won = argmax[n, ph, pw, c] == index and pooled[n, ph, pw, c] > zero
+                            block[i, j, c] = pooled_gradient[n, ph, pw, c] if won else zero
                     else:
                         for c in range(channels):
-                            block[i, j, c] = 0.0
+                            block[i, j, c] = zero
             _gradient_tile(block, rows, transformed, (n * tiles_h + th) * tiles_w + tw, k)
 
 
@@ -577,4 +578,4 @@ def _warm(kernel):
     kernel["winograd_gradient_transform"](pooled, 1, 1, transformed)
     kernel["winograd_input_gradient"](transformed, 1, 1, image)
     kernel["winograd_output_relu_pool"](transformed, 1, 1, cols[0, :1].copy(), pooled, argmax)
-    kernel["winograd_pooled_gradient_transform"](pooled, argmax, 1, 1, transformed)
+    kernel["winograd_pooled_gradient_transform"](pooled, pooled, argmax, 1, 1, transformed)

@@ -175,9 +175,10 @@ def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
     maxpool_forward(y, 2, 2, 2, 2, pooled, argmax)
 
 
-def winograd_pooled_gradient_transform(routed, argmax, tiles_h, tiles_w, transformed):
+def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
     """See `numba_kernels.winograd_pooled_gradient_transform`."""
-    n_images, pooled_h, pooled_w, channels = routed.shape
+    n_images, pooled_h, pooled_w, channels = pooled_gradient.shape
+    routed = pooled_gradient * (pooled > 0)
     dy = np.empty((n_images, 2 * pooled_h, 2 * pooled_w, channels), routed.dtype)
     maxpool_backward(routed, argmax, 2, 2, 2, 2, dy)
     winograd_gradient_transform(dy, tiles_h, tiles_w, transformed)

@@ -17,6 +17,7 @@ import numpy as np
 from tinycnn import kernels, winograd
 
 CHUNK_BYTES = 8 * 2**20  # matrix products per chunk of images
+TILE_SUM = 7  # the transformed position that holds each gradient tile's sum (see backward_chunks)
 
 
 class WinogradPasses:
@@ -99,13 +100,15 @@ class WinogradPasses:
 
     def backward_chunks(self, x, kept, gradient_of, input_gradient, pooled_gradient=None):
         """See Conv2D.backward_chunks; `kept` is what forward kept. After `forward_relu_pool`,
-        `pooled_gradient` is (routed, argmax): the pool's output gradient times the ReLU's mask at
-        each window's winner, and the winners (N, PH, PW, C_out); the gradient transform then
-        reads dy from them and `gradient_of` is not called."""
+        `pooled_gradient` is (dL/dpooled, pooled, argmax), each (N, PH, PW, C_out): the gradient
+        transform then builds dy from them (the ReLU's mask is pooled > 0 at each window's
+        winner) and `gradient_of` is not called.
+
+        The bias gradient, the sum of dy, is read off the transformed gradient: row 1 of A is all
+        ones, so Z at position 7 (i = j = 1) is the sum of its tile's 16 gradients."""
         conv = self.conv
         transformed, transformed_kernel = kept
         out_h, out_w, filters = conv.output_shape
-        rows = out_h * out_w
         kernel_transposed = transformed_kernel.transpose(0, 2, 1)
         gradient_shape = (winograd.POSITIONS, filters, self.channels)
         transformed_gradient = conv.workspace.get("kernel_gradient", gradient_shape, conv.dtype)
@@ -113,7 +116,7 @@ class WinogradPasses:
         bias_partial = conv.workspace.get("bias_partial", (filters,), conv.dtype)
         dx = np.empty(x.shape, conv.dtype) if input_gradient else None
         chunks, chunk_images = self.chunks(x.shape[0])
-        ones = conv.workspace.get("ones", (chunk_images * rows,), conv.dtype)
+        ones = conv.workspace.get("ones", (chunk_images * self.tiles_per_image,), conv.dtype)
         ones.fill(1)
         height, width, _ = conv.input_shape
         for number, (start, stop) in enumerate(chunks):
@@ -124,11 +127,10 @@ class WinogradPasses:
                 dy_images = dy_chunk.reshape(stop - start, out_h, out_w, filters)
                 kernels.winograd_gradient_transform(dy_images, self.tiles_h, self.tiles_w, output_gradient)
             else:
-                routed, argmax = pooled_gradient[0][start:stop], pooled_gradient[1][start:stop]
+                chunk_of_pool = [array[start:stop] for array in pooled_gradient]
                 kernels.winograd_pooled_gradient_transform(
-                    routed, argmax, self.tiles_h, self.tiles_w, output_gradient
+                    *chunk_of_pool, self.tiles_h, self.tiles_w, output_gradient
                 )
-                dy_chunk = routed.reshape(-1, filters)  # the same column sums as dy: the bias gradient
             first = number == 0
             # dU^T[p] = Z[p]^T @ V[p]: (C_out, C_in), the faster operand order for OpenBLAS here.
             np.matmul(
@@ -136,7 +138,8 @@ class WinogradPasses:
                 transformed[:, first_tile : first_tile + count],
                 out=transformed_gradient if first else partial,
             )
-            np.matmul(ones[: len(dy_chunk)], dy_chunk, out=conv.grads["bias"] if first else bias_partial)
+            tile_sums = output_gradient[TILE_SUM]
+            np.matmul(ones[:count], tile_sums, out=conv.grads["bias"] if first else bias_partial)
             if not first:
                 transformed_gradient += partial
                 conv.grads["bias"] += bias_partial
