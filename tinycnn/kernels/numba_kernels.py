@@ -470,9 +470,10 @@ def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h,
                     pw = 2 * tw + j // 2
                     index = (i % 2) * 2 + j % 2
                     if ph < pooled_h and pw < pooled_w:
-                        for c in range(channels):
-                            won = argmax[n, ph, pw, c] == index and pooled[n, ph, pw, c] > zero
-                            block[i, j, c] = pooled_gradient[n, ph, pw, c] if won else zero
+                        for c in range(channels):  # loads and a select, no branch: vectorises
+                            won = (argmax[n, ph, pw, c] == index) & (pooled[n, ph, pw, c] > zero)
+                            value = pooled_gradient[n, ph, pw, c]
+                            block[i, j, c] = value if won else zero
                     else:
                         for c in range(channels):
                             block[i, j, c] = zero
