@@ -102,7 +102,8 @@ The network HandDigit ships, so that nothing must be trained to use the app.
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},
   {card["machine"]["cores"]} cores). Shipped: the weights after epoch {card["shipped_epoch"]}
   ({"the end of the learning-rate schedule" if card["picked"] == "final" else "the best validation accuracy"}; the best
-  validation accuracy was at epoch {card["best_epoch"]}).
+  validation accuracy was at epoch {card["best_epoch"]}). The command repeats the run bit for bit only with
+  the library the weights were trained with; one that computes differently trains an equivalent network.
 - **Weights**: `{card["weights_file"]}`, SHA-256 `{card["weights_sha256"]}`.
 
 ## Results
