@@ -14,6 +14,7 @@ import tinycnn
 from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
 
 ROOT = Path(__file__).resolve().parents[2]
+JIT_ENABLED = os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
 
 # Run in a child process: load the model and the batch, report backend, outputs and gradients.
 CHILD = """
@@ -111,6 +112,32 @@ def test_import_does_not_import_numba():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.skipif(not JIT_ENABLED, reason="compiles Numba kernels")
+def test_warmup_of_some_kernels_leaves_the_others_uncompiled():
+    """warmup(SMALL_BATCH_KERNELS), what the drawing app runs, compiles (or loads) those kernels and
+    their serial twins and not the Winograd ones, which a first start would wait half a minute for."""
+    code = (
+        "import tinycnn\n"
+        "from tinycnn.kernels import SMALL_BATCH_KERNELS, KERNELS, numba_kernels as k\n"
+        "tinycnn.warmup(SMALL_BATCH_KERNELS)\n"
+        "ready = {n for n in KERNELS for s in ('', '_serial') if getattr(k, n + s).signatures}\n"
+        "print(sorted(ready) == sorted(SMALL_BATCH_KERNELS), any(n.startswith('winograd') for n in ready))\n"
+    )
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_warmup_of_an_unknown_kernel_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"unknown kernel names \['im2cool'\]"):
+        tinycnn.warmup(["im2col", "im2cool"])
 
 
 def test_unknown_backend_name_is_a_clear_error():

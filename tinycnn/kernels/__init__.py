@@ -40,6 +40,9 @@ KERNELS = (
     "winograd_output_relu_pool",
     "winograd_pooled_gradient_transform",
 )
+# What batches below Conv2D's WINOGRAD_MIN_IMAGES use (a drawing app's single images): the
+# Winograd kernels take longer to compile than all the others together.
+SMALL_BATCH_KERNELS = tuple(name for name in KERNELS if not name.startswith("winograd_"))
 
 
 def _choose_backend():
@@ -76,15 +79,21 @@ def backend():
     return _backend
 
 
-def warmup():
-    """Compile, or load from Numba's on-disk cache, every kernel for float32 on tiny arrays.
+def warmup(names=KERNELS):
+    """Compile, or load from Numba's on-disk cache, the kernels `names` (default: every kernel)
+    for float32 on tiny arrays.
 
     Apps call this at start-up (e.g. in a background thread while the page loads) so that the
-    first real call does not stall. Returns the backend's name.
+    first real call does not stall; one that predicts single images passes SMALL_BATCH_KERNELS.
+    Returns the backend's name.
     """
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = sorted(set(names) - set(KERNELS))
+    if unknown:
+        raise ValueError(f"warmup: unknown kernel names {unknown}; known: {', '.join(KERNELS)}")
     module = _load()
     with _lock:
-        module.warmup()
+        module.warmup(names)
     return _backend
 
 
