@@ -30,10 +30,18 @@ def run(names, epochs, images=TRAIN_IMAGES):
     try:
         for epoch in range(epochs):
             for name, worker in workers.items():
+                # CPU time of every process around the epoch: the contender's own (how many cores it
+                # kept busy) and the idle ones' (threads that spin while another contender works).
+                before = {other: w.ask(do="cpu")["cpu_seconds"] for other, w in workers.items()}
                 reply = worker.ask(do="epoch")
+                after = {other: w.ask(do="cpu")["cpu_seconds"] for other, w in workers.items()}
+                reply["cores_busy"] = (after[name] - before[name]) / reply["seconds"]
+                reply["idle_others_cpu_s"] = sum(after[o] - before[o] for o in workers if o != name)
                 epochs_by[name].append(reply)
                 print(
-                    f"epoch {epoch + 1} {name}: {reply['seconds']:.1f} s, loss {reply['loss']:.4f}",
+                    f"epoch {epoch + 1} {name}: {reply['seconds']:.1f} s, loss {reply['loss']:.4f}, "
+                    f"{reply['cores_busy']:.2f} cores busy, idle contenders used {reply['idle_others_cpu_s']:.1f} "
+                    "CPU s",
                     flush=True,
                 )
     finally:
@@ -56,6 +64,8 @@ def run(names, epochs, images=TRAIN_IMAGES):
             "peak_rss_mib": max(r["max_rss_mib"] for r in records),
             "final_loss": records[-1]["loss"],
             "final_accuracy": records[-1]["accuracy"],
+            "cores_busy": [r["cores_busy"] for r in records],
+            "idle_others_cpu_s": [r["idle_others_cpu_s"] for r in records],
         }
     return results, floor, notes
 
@@ -67,15 +77,24 @@ def markdown(results, floor, notes, epochs, images=TRAIN_IMAGES):
         f"{images:,} MNIST images, batch 128, Adam (lr 1e-3, eps 1e-7), no validation; {epochs} epochs each, "
         "interleaved; the first epoch (warm-up) left out of the median.",
         "",
-        "| contender | steady epoch, median (min–max) | images/s | vs GEMM floor | peak memory |",
-        "|---|---|---|---|---|",
+        "| contender | steady epoch, median (min–max) | images/s | vs GEMM floor | peak memory | cores busy |",
+        "|---|---|---|---|---|---|",
     ]
     for result in results.values():
+        busy = result["cores_busy"][1:] or result["cores_busy"]
         lines.append(
             f"| {result['label']} | {result['steady_median_s']:.1f} s ({result['steady_min_s']:.1f}–"
             f"{result['steady_max_s']:.1f}) | {result['images_per_s']:,.0f} | "
-            f"{result['steady_median_s'] / floor['epoch_floor_s']:.2f}x | {result['peak_rss_mib']:,.0f} MiB |"
+            f"{result['steady_median_s'] / floor['epoch_floor_s']:.2f}x | {result['peak_rss_mib']:,.0f} MiB | "
+            f"{min(busy):.2f}–{max(busy):.2f} |"
         )
+    stolen = max(max(result["idle_others_cpu_s"]) for result in results.values())
+    lines += [
+        "",
+        "*Cores busy*: the contender's CPU time over its epoch's wall time (2.00 = both cores all the "
+        f"time). The idle contenders' processes used at most {stolen:.1f} CPU seconds during any "
+        "other's epoch.",
+    ]
     lines += [
         "",
         f"GEMM floor of the same epoch, measured in this run: **{floor['epoch_floor_s']:.1f} s** for "

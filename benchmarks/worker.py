@@ -40,6 +40,12 @@ def max_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds():
+    """CPU time (user + system) this process and its threads have used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load_data(count=TRAIN_IMAGES):
     from handdigit.data import load_mnist
 
@@ -84,9 +90,12 @@ def main():
             contender.predict(batch)
             seconds = time.perf_counter() - started
             reply = {"seconds": seconds, "images_per_s": len(batch) / seconds}
+        elif command["do"] == "cpu":
+            reply = {}
         else:
             reply = {"error": f"unknown command {command['do']!r}"}
         reply["max_rss_mib"] = max_rss_mib()
+        reply["cpu_seconds"] = cpu_seconds()
         print(json.dumps(reply), flush=True)
 
 

@@ -80,21 +80,22 @@ def padded_input_size(tiles_h, tiles_w):
     return TILE * tiles_h + 2, TILE * tiles_w + 2
 
 
-def transform_kernel(kernel, out=None):
+def transform_kernel(kernel):
     """U[p] = (G g G^T) at position p for every (C_in, C_out) pair: (3, 3, C_in, C_out) ->
-    (36, C_in, C_out), computed in float64 and stored in the kernel's dtype."""
+    (36, C_in, C_out), computed in float64 (two small matrix products) and returned in the
+    kernel's dtype."""
     g = KERNEL_TRANSFORM
-    transformed = np.einsum("ik,jl,klcf->ijcf", g, g, kernel, optimize=True)
-    transformed = transformed.reshape(POSITIONS, *kernel.shape[2:])
-    if out is None:
-        return transformed.astype(kernel.dtype)
-    out[...] = transformed
-    return out
+    rows = (g @ kernel.reshape(3, -1).astype(np.float64)).reshape(INPUT_TILE, 3, -1)  # G g: (6, 3, C*F)
+    both = np.matmul(g, rows)  # (G g) G^T, for each row i: (6, 6, C*F)
+    return both.reshape(POSITIONS, *kernel.shape[2:]).astype(kernel.dtype)
 
 
 def kernel_gradient(transformed_gradient, out):
     """dkernel = G^T dU G, from dU^T (36, C_out, C_in) into out (3, 3, C_in, C_out)."""
     g = KERNEL_TRANSFORM
-    positions = transformed_gradient.reshape(INPUT_TILE, INPUT_TILE, *transformed_gradient.shape[1:])
-    out[...] = np.einsum("ik,jl,ijfc->klcf", g, g, positions, optimize=True)
+    filters, channels = transformed_gradient.shape[1:]
+    positions = transformed_gradient.reshape(INPUT_TILE, -1).astype(np.float64)
+    rows = (g.T @ positions).reshape(3, INPUT_TILE, -1)  # G^T dU: (3, 6, C_out*C_in)
+    both = np.matmul(g.T, rows)  # (G^T dU) G, for each row k: (3, 3, C_out*C_in)
+    out[...] = both.reshape(3, 3, filters, channels).transpose(0, 1, 3, 2)
     return out
