@@ -31,7 +31,7 @@ def plot(training, inference, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (epochs_axis, latency_axis, throughput_axis) = plt.subplots(1, 3, figsize=(14, 4))
+    figure, (epochs_axis, latency_axis, throughput_axis) = plt.subplots(1, 3, figsize=(14, 4.8))
     names = list(training["results"])
     for name in names:
         result = training["results"][name]
@@ -53,7 +53,7 @@ def plot(training, inference, path):
     epochs_axis.set(xlabel="epoch (interleaved)", ylabel="seconds (42,000 images)", title="Training epoch")
     epochs_axis.set_ylim(bottom=0)
     epochs_axis.set_xticks(range(1, max(len(r["epoch_seconds"]) for r in training["results"].values()) + 1))
-    epochs_axis.legend(fontsize=8)
+    epochs_axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     peers = list(inference["results"])
     labels = [inference["results"][n]["label"] for n in peers]
     colours = [OKABE_ITO[n] for n in peers]

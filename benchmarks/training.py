@@ -95,6 +95,19 @@ def markdown(results, floor, notes, epochs, images=TRAIN_IMAGES):
         f"time). The idle contenders' processes used at most {stolen:.1f} CPU seconds during any "
         "other's epoch.",
     ]
+    for result in results.values():
+        slow = [
+            (seconds, busy)
+            for seconds, busy in zip(result["epoch_seconds"][1:], result["cores_busy"][1:], strict=True)
+            if busy < 1.5
+        ]
+        if slow:
+            lines += [""]
+            lines.append(
+                f"**Note:** {result['label']} kept fewer than 1.5 cores busy in {len(slow)} of "
+                f"{len(result['epoch_seconds']) - 1} steady epochs ({', '.join(f'{s:.1f} s' for s, _ in slow)}): "
+                "its own threads left a core idle, so its median is partly a one-core figure."
+            )
     lines += [
         "",
         f"GEMM floor of the same epoch, measured in this run: **{floor['epoch_floor_s']:.1f} s** for "
