@@ -142,6 +142,8 @@ def start_app(tmp_path, *options):
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    server = start_app(tmp_path_factory.mktemp("app"), "--max-sessions", "6")
+    # Room for every page the module opens, and for a reload after a page stuck at loading (its
+    # session still counts until it is culled): a full app would answer that reload with 503.
+    server = start_app(tmp_path_factory.mktemp("app"), "--max-sessions", "10")
     yield server
     server.stop()

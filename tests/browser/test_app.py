@@ -29,10 +29,11 @@ TIMING_PROBE = """
 """
 
 
-def open_pad(context, url, timeout=120_000):
+def open_pad(context, url, timeout=120_000, server=None):
     """A new page on the app, once its status says ready. A page still not ready after half the
-    timeout is photographed and its status logged (artifacts/browser/not-ready.*), then reloaded
-    once, as a visitor would: this happened in about one CI run in eight, cause not yet known."""
+    timeout is photographed and its status and the server's last output logged
+    (artifacts/browser/not-ready.*), then reloaded once, as a visitor would: a page stuck at
+    "loading the network" happened in about one CI run in eight, cause not yet known."""
     page = context.new_page()
     page.set_default_timeout(60_000)  # a loaded CI machine can be slow; a real failure still fails
     started = time.monotonic()
@@ -46,6 +47,8 @@ def open_pad(context, url, timeout=120_000):
             log.write(
                 f"{time.strftime('%H:%M:%S')} {url}: status {status}, body {page.inner_text('body')[:300]!r}\n"
             )
+            if server is not None:
+                log.write("server output, last 60 lines:\n" + "\n".join(server.lines[-60:]) + "\n")
         page.reload()
         page.wait_for_selector(".hd-status:text-is('ready')", timeout=timeout)
     return page, time.monotonic() - started
@@ -92,7 +95,7 @@ def clear(page):
 
 def test_digits_drawn_with_the_mouse_are_recognised(browser, app):
     context = browser.new_context(viewport={"width": 1200, "height": 950})
-    page, ready_seconds = open_pad(context, app.url)
+    page, ready_seconds = open_pad(context, app.url, server=app)
     start_to_ready = time.monotonic() - app.started  # the first visitor: server start to a pad ready to draw
     assert page.locator(".hd-canvas").evaluate("e => e.tagName") == "CANVAS"
     assert shown(page)["digit"] == "" and len(shown(page)["bars"]) == 10
@@ -141,7 +144,7 @@ def test_drawing_with_touch_on_a_phone(browser, app):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
-    page, _ = open_pad(context, app.url)
+    page, _ = open_pad(context, app.url, server=app)
     session = context.new_cdp_session(page)
     box = page.locator(".hd-canvas").bounding_box()
     expected = pen_ups(page) + 1
@@ -171,7 +174,7 @@ def test_uploading_a_file_through_the_page(browser, app, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     context = browser.new_context(viewport={"width": 1200, "height": 950})
-    page, _ = open_pad(context, app.url)
+    page, _ = open_pad(context, app.url, server=app)
     with page.expect_file_chooser() as chooser:
         page.locator(".hd-upload").click()
     chooser.value.set_files(photo)
@@ -190,8 +193,8 @@ def test_uploading_a_file_through_the_page(browser, app, tmp_path):
 def test_two_visitors_draw_at_once_each_in_their_own_session(browser, app):
     first_context = browser.new_context(viewport={"width": 1000, "height": 900})
     second_context = browser.new_context(viewport={"width": 1000, "height": 900})
-    first, _ = open_pad(first_context, app.url)
-    second, _ = open_pad(second_context, app.url)
+    first, _ = open_pad(first_context, app.url, server=app)
+    second, _ = open_pad(second_context, app.url, server=app)
     draw(first, ONE)
     draw(second, ZERO)
     first.wait_for_selector('.hd-answer[data-pen-ups="1"]', timeout=60_000)
@@ -206,7 +209,7 @@ def test_a_full_app_tells_the_next_visitor(browser, tmp_path):
     server = start_app(tmp_path, "--max-sessions", "1")
     try:
         context = browser.new_context()
-        page, _ = open_pad(context, server.url)
+        page, _ = open_pad(context, server.url, server=server)
         late = context.new_page()
         response = late.goto(server.url)
         late.screenshot(path=ARTIFACTS / "app-full.png")
