@@ -172,8 +172,10 @@ def test_a_run_killed_mid_way_resumes_to_the_same_weights(tmp_path, mnist_dir):
 
 
 def test_sigint_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
-    """Ctrl-C exits with 130, no traceback, a resume hint, and a loadable checkpoint."""
-    process = start(train_command(tmp_path / "run"))
+    """Ctrl-C exits with 130, no traceback, a resume hint, and a loadable checkpoint. (The run is
+    given 40 epochs so that it cannot end before the signal; the signal comes right after the
+    first checkpoint, often while it is still being written.)"""
+    process = start(train_command(tmp_path / "run", "--epochs", "40"))
     wait_for_epochs(tmp_path / "run", 1, process)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
@@ -183,4 +185,16 @@ def test_sigint_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
     trainer = Trainer.resume(
         tmp_path / "run", data=None, data_dir=REPOSITORY.parent / "shared/datasets/mnist"
     )
-    assert 1 <= trainer.completed_epochs < 4
+    assert 1 <= trainer.completed_epochs < 40
+
+
+def test_a_ctrl_c_during_a_deferred_block_arrives_after_it():
+    """Ctrl-C while a checkpoint is written is held back, then raised as KeyboardInterrupt."""
+    from handdigit.util import interrupts_deferred
+
+    finished = False
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        finished = True  # the block is not cut short
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -29,12 +29,8 @@ class WinogradPasses:
         self.tiles_per_image = self.tiles_h * self.tiles_w
         self.padded_h, self.padded_w = winograd.padded_input_size(self.tiles_h, self.tiles_w)
         height, width, self.channels = conv.input_shape
-        self.needs_padding = (conv.pad_top, conv.pad_left, height, width) != (
-            0,
-            0,
-            self.padded_h,
-            self.padded_w,
-        )
+        exact = (height, width) == (self.padded_h, self.padded_w)
+        self.needs_padding = conv.pad_top > 0 or conv.pad_left > 0 or not exact
 
     def chunks(self, n_images):
         """(start, stop) image ranges whose products take about CHUNK_BYTES each, and the step."""
