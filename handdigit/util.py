@@ -13,28 +13,16 @@ def interrupts_deferred():
     """Hold back Ctrl-C (SIGINT) while the block runs; it arrives right after, if it came.
 
     Keeps a group of files that belong together (a checkpoint and its weights) from being cut in
-    half. Does nothing off the main thread (only the main thread may install signal handlers).
-
-    The signal is caught and replayed rather than masked. A SIGINT that the main thread masks is
-    delivered to another thread (Numba's or OpenBLAS's workers) instead; once in CI a Ctrl-C sent
-    right after a checkpoint was then never raised and training ran to its end. The cause was not
-    pinned down (a local experiment did not lose one), so the signal now never leaves the main
-    thread.
+    half. Does nothing off the main thread or where signals cannot be masked.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        if callable(previous):
-            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt here
-        elif previous == signal.SIG_DFL:
-            signal.raise_signal(signal.SIGINT)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def write_atomic(path, writer, mode="w"):

@@ -128,12 +128,15 @@ def train_command(out, *extra):
 
 
 def start(command):
+    # Ctrl-C at its default in the child: a test run started as a background job (as by `cmd &` in a
+    # script) inherits SIGINT ignored, and a Python started so never raises KeyboardInterrupt.
     return subprocess.Popen(
         [part for part in command if part],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -192,9 +195,12 @@ def test_a_ctrl_c_during_a_deferred_block_arrives_after_it():
     """Ctrl-C while a checkpoint is written is held back, then raised as KeyboardInterrupt."""
     from handdigit.util import interrupts_deferred
 
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
     finished = False
-    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
-        signal.raise_signal(signal.SIGINT)
-        finished = True  # the block is not cut short
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            finished = True  # the block is not cut short
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert finished
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
