@@ -119,9 +119,9 @@ class ConvReLUPool(FusedBlock):
     def _pools_tiles(self):
         return self.last.pool_size == (2, 2) and self.last.strides == (2, 2)
 
-    def _winograd(self, n_images):
-        """The convolution's Winograd passes if this batch can run fully fused, else None."""
-        return self.conv.winograd_passes(n_images) if self._pools_tiles() else None
+    def _all_in_one(self, n_images):
+        """True when this batch runs by Winograd with a pool that tiles its 4x4 output tiles."""
+        return self._pools_tiles() and self.conv.algorithm_in_use(n_images) == "winograd"
 
     def forward(self, x, training=False, keep=True):
         x = self._begin(x)
@@ -129,11 +129,8 @@ class ConvReLUPool(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         pooled = np.empty((n_images, *pool.output_shape), conv.dtype)
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
-        winograd = self._winograd(n_images)
-        if winograd is not None:
-            winograd.forward_relu_pool(x, keep, pooled, argmax)
-            if keep:
-                conv.kept = ("winograd", winograd.kept)
+        if self._all_in_one(n_images):
+            conv.forward_relu_pool(x, keep, pooled, argmax)
             self._saved = (x, conv.kept, pooled, argmax) if keep else None
             return pooled
         chunk_images = conv.chunk_images(n_images)

@@ -95,6 +95,18 @@ def test_numpy_backend_in_subprocess_matches_numba_here(tmp_path, environment):
             np.testing.assert_allclose(child[f"grad/{layer.name}/{key}"], gradient, rtol=1e-12, atol=1e-14)
 
 
+def run_with_the_default_backend(code):
+    """stdout of `python -c code` in a child that chooses its kernel backend as a user's would."""
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 def test_import_does_not_import_numba():
     """`import tinycnn` (and building a model) leaves Numba unimported; it loads on first kernel use."""
     code = (
@@ -104,14 +116,7 @@ def test_import_does_not_import_numba():
         "assert 'numba' not in sys.modules, 'building a model imported numba'\n"
         "print('ok')\n"
     )
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "ok"
+    assert run_with_the_default_backend(code).strip() == "ok"
 
 
 @pytest.mark.skipif(not JIT_ENABLED, reason="compiles Numba kernels")
@@ -125,14 +130,7 @@ def test_warmup_of_some_kernels_leaves_the_others_uncompiled():
         "ready = {n for n in KERNELS for s in ('', '_serial') if getattr(k, n + s).signatures}\n"
         "print(sorted(ready) == sorted(SMALL_BATCH_KERNELS), any(n.startswith('winograd') for n in ready))\n"
     )
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("TINYCNN_BACKEND", "NUMBA_DISABLE_JIT")
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["True", "False"]
+    assert run_with_the_default_backend(code).split() == ["True", "False"]
 
 
 def test_warmup_of_an_unknown_kernel_is_a_clear_error():

@@ -166,9 +166,14 @@ class Conv2D(Layer):
             self._winograd = WinogradPasses(self)
         return self._winograd
 
-    def winograd_passes(self, n_images):
-        """The layer's Winograd passes when a batch of n_images runs by Winograd, else None."""
-        return self._winograd_passes() if self.algorithm_in_use(n_images) == "winograd" else None
+    def forward_relu_pool(self, x, keep, pooled, argmax):
+        """By Winograd only: the layer, its bias, a ReLU and a 2x2 max-pool with stride 2 in one
+        pass per chunk (tinycnn.fusion's ConvReLUPool), into pooled and argmax (N, PH, PW, C_out).
+        Afterwards, when `keep`, `self.kept` holds what `backward_chunks` needs."""
+        passes = self._winograd_passes()
+        passes.forward_relu_pool(x, keep, pooled, argmax)
+        if keep:
+            self.kept = ("winograd", passes.kept)
 
     def _chunks(self, n_images):
         """(start, stop) image ranges whose unfolded patches take about CHUNK_BYTES each."""
