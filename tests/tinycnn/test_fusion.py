@@ -90,14 +90,17 @@ def test_the_reference_network_fused_in_float32_and_chunked(monkeypatch):
     padding=st.sampled_from(["valid", "same"]),
     batch=st.integers(1, 4),
     chunk_bytes=st.sampled_from([1, conv_winograd.CHUNK_BYTES]),
+    workers=st.sampled_from(["1", "2", "3"]),
     seed=st.integers(0, 2**16),
 )
 def test_winograd_block_with_a_2x2_pool_equals_the_layers_one_by_one(
-    height, width, padding, batch, chunk_bytes, seed
+    height, width, padding, batch, chunk_bytes, workers, seed
 ):
     """By Winograd with a 2x2/2 pool, the block's single output-transform-ReLU-pool kernel and
     its pooled gradient transform give what the layers give one by one (odd sizes, where the pool
-    drops a row or column, included), in float64; ties come from the ReLU's zeros."""
+    drops a row or column, included), in float64; ties come from the ReLU's zeros. The block runs
+    its chunks on 1-3 workers (one image per chunk with chunk_bytes=1); the layers, one by one,
+    run theirs in order."""
     if padding == "valid":
         assume(height >= 4 and width >= 4)
     layers = [Conv2D(3, 3, padding=padding, algorithm="winograd"), ReLU(), MaxPool2D(2), Flatten(), Dense(4)]
@@ -105,6 +108,7 @@ def test_winograd_block_with_a_2x2_pool_equals_the_layers_one_by_one(
         pytest.MonkeyPatch.context() as monkeypatch,
         mock.patch.object(conv_winograd, "CHUNK_BYTES", chunk_bytes),
     ):
+        monkeypatch.setenv("TINYCNN_WORKERS", workers)
         model = Sequential(layers, input_shape=(height, width, 2), dtype=np.float64, seed=seed)
         x = np.random.default_rng(seed).standard_normal((batch, height, width, 2))
         assert [type(step).__name__ for step in fusion.plan(model.layers)][0] == "ConvReLUPool"

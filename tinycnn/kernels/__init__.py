@@ -7,14 +7,18 @@ Numba (it takes about half a second):
 - otherwise Numba when it imports, and NumPy under `NUMBA_DISABLE_JIT=1` (interpreted Numba
   kernels would be correct but thousands of times slower than the NumPy twins).
 
-Every call goes through one lock: Numba's default threading layer must never be entered from two
-threads at once, and a widget may predict from a background thread while the kernel thread works.
+Every call of a threaded kernel goes through one lock: Numba's threading layer must never be
+entered from two threads at once, and a widget may predict from a background thread while the
+kernel thread works. The serial twins release the GIL and need no lock (tinycnn.workers runs them
+on every core at once).
 """
 
+import contextlib
 import os
 import threading
 
 _lock = threading.RLock()
+_this_thread = threading.local()
 # Below this many elements a kernel runs its serial twin: waking the thread pool for one image's
 # few hundred kilobytes (or a bias vector's Adam step) costs more than the loop itself.
 SERIAL_BELOW = 1 << 17
@@ -97,66 +101,72 @@ def warmup(names=KERNELS):
     return _backend
 
 
-def _kernel(name, size):
-    """The kernel `name` of the backend in use, or its serial twin for `size` small elements."""
+def _run(name, size, *arguments):
+    """Run the kernel `name` of the backend in use, or its serial twin for `size` small elements
+    or in a chunk worker's thread (see serial_in_this_thread). Only the threaded kernels take the
+    lock: the serial twins release the GIL and run side by side."""
     module = _load()
-    return getattr(module, f"{name}_serial" if size < SERIAL_BELOW else name)
+    if size < SERIAL_BELOW or getattr(_this_thread, "serial", False):
+        getattr(module, f"{name}_serial")(*arguments)
+        return
+    with _lock:
+        getattr(module, name)(*arguments)
+
+
+@contextlib.contextmanager
+def serial_in_this_thread():
+    """Within the block, this thread's kernel calls run the serial twins (tinycnn.workers: each
+    core runs its own chunks, so a kernel must not spread over the cores itself)."""
+    before = getattr(_this_thread, "serial", False)
+    _this_thread.serial = True
+    try:
+        yield
+    finally:
+        _this_thread.serial = before
 
 
 def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols):
     """Unfold windows of x (N, H, W, C) into cols (N*OH*OW, KH*KW*C), in place."""
-    kernel = _kernel("im2col", cols.size)
-    with _lock:
-        kernel(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols)
+    _run(
+        "im2col", cols.size, x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols
+    )
 
 
 def col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx):
     """Fold cols (N*OH*OW, KH*KW*C) back into dx (N, H, W, C), summing overlaps, in place."""
-    kernel = _kernel("col2im", cols.size)
-    with _lock:
-        kernel(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx)
+    _run(
+        "col2im", cols.size, cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx
+    )
 
 
 def maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax):
     """Window maxima of x (N, H, W, C) into out (N, OH, OW, C), their positions into argmax."""
-    kernel = _kernel("maxpool_forward", x.size)
-    with _lock:
-        kernel(x, pool_h, pool_w, stride_h, stride_w, out, argmax)
+    _run("maxpool_forward", x.size, x, pool_h, pool_w, stride_h, stride_w, out, argmax)
 
 
 def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
     """Scatter dy (N, OH, OW, C) to the winning positions of dx (N, H, W, C), in place."""
-    kernel = _kernel("maxpool_backward", dx.size)
-    with _lock:
-        kernel(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
+    _run("maxpool_backward", dx.size, dy, argmax, pool_h, pool_w, stride_h, stride_w, dx)
 
 
 def relu_forward(x, out):
     """out = max(x, 0) elementwise, in place; both C-contiguous of one shape."""
-    kernel = _kernel("relu_forward", x.size)
-    with _lock:
-        kernel(x, out)
+    _run("relu_forward", x.size, x, out)
 
 
 def bias_relu_forward(x, bias, out):
     """out = max(x + bias, 0), bias (C,) along the last axis of x and out (rows, C), in place."""
-    kernel = _kernel("bias_relu_forward", x.size)
-    with _lock:
-        kernel(x, bias, out)
+    _run("bias_relu_forward", x.size, x, bias, out)
 
 
 def relu_backward(y, dy, dx):
     """dx = dy where y > 0, else 0, in place; all C-contiguous of one shape."""
-    kernel = _kernel("relu_backward", y.size)
-    with _lock:
-        kernel(y, dy, dx)
+    _run("relu_backward", y.size, y, dy, dx)
 
 
 def dropout_apply(values, draws, threshold, scale, out):
     """out = values * scale where draws (uint16) >= threshold, else 0; one shape, C-contiguous."""
-    kernel = _kernel("dropout_apply", values.size)
-    with _lock:
-        kernel(values, draws, threshold, scale, out)
+    _run("dropout_apply", values.size, values, draws, threshold, scale, out)
 
 
 def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
@@ -172,51 +182,57 @@ def adam_update(param, gradient, m, v, alpha, beta_1, beta_2, epsilon):
         array.flags.c_contiguous for array in (param, gradient, m, v)
     ):
         raise ValueError("adam_update: param, gradient, m and v must be C-contiguous arrays of one dtype")
-    kernel = _kernel("adam_update", param.size)
     scalar = param.dtype.type
-    with _lock:
-        kernel(param, gradient, m, v, scalar(alpha), scalar(1 - beta_1), scalar(1 - beta_2), scalar(epsilon))
+    _run(
+        "adam_update",
+        param.size,
+        param,
+        gradient,
+        m,
+        v,
+        scalar(alpha),
+        scalar(1 - beta_1),
+        scalar(1 - beta_2),
+        scalar(epsilon),
+    )
 
 
 def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile=0):
     """B^T d B of each 6x6 tile of x (N, 4*TH+2, 4*TW+2, C) into transformed (36, T, C), from first_tile."""
-    kernel = _kernel("winograd_input_transform", x.size)
-    with _lock:
-        kernel(x, tiles_h, tiles_w, transformed, first_tile)
+    _run("winograd_input_transform", x.size, x, tiles_h, tiles_w, transformed, first_tile)
 
 
 def winograd_output_transform(products, tiles_h, tiles_w, y):
     """A^T M A of each tile of products (36, N*TH*TW, C) into y (N, OH, OW, C), cropped, in place."""
-    kernel = _kernel("winograd_output_transform", y.size)
-    with _lock:
-        kernel(products, tiles_h, tiles_w, y)
+    _run("winograd_output_transform", y.size, products, tiles_h, tiles_w, y)
 
 
 def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
     """A g A^T of each 4x4 tile of dy (N, OH, OW, C) into transformed (36, N*TH*TW, C)."""
-    kernel = _kernel("winograd_gradient_transform", dy.size)
-    with _lock:
-        kernel(dy, tiles_h, tiles_w, transformed)
+    _run("winograd_gradient_transform", dy.size, dy, tiles_h, tiles_w, transformed)
 
 
 def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
     """Sum of B dV B^T over the overlapping tiles, into dx (N, 4*TH+2, 4*TW+2, C), overwritten."""
-    kernel = _kernel("winograd_input_gradient", dx.size)
-    with _lock:
-        kernel(transformed, tiles_h, tiles_w, dx)
+    _run("winograd_input_gradient", dx.size, transformed, tiles_h, tiles_w, dx)
 
 
 def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
     """Output transform, bias, ReLU and 2x2/2 max-pool: products (36, N*TH*TW, C) into pooled and
     argmax (N, PH, PW, C), in place."""
-    kernel = _kernel("winograd_output_relu_pool", products.size)
-    with _lock:
-        kernel(products, tiles_h, tiles_w, bias, pooled, argmax)
+    _run("winograd_output_relu_pool", products.size, products, tiles_h, tiles_w, bias, pooled, argmax)
 
 
 def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
     """ReLU and 2x2/2 max-pool backward, then the gradient transform: pooled_gradient, pooled and
     argmax (N, PH, PW, C) into transformed (36, N*TH*TW, C)."""
-    kernel = _kernel("winograd_pooled_gradient_transform", transformed.size)
-    with _lock:
-        kernel(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed)
+    _run(
+        "winograd_pooled_gradient_transform",
+        transformed.size,
+        pooled_gradient,
+        pooled,
+        argmax,
+        tiles_h,
+        tiles_w,
+        transformed,
+    )

@@ -12,7 +12,8 @@ likewise for columns; positions that fall outside the image read zero. No padded
 Parallelism: `prange` over images (or image rows) only where each iteration writes its own part
 of the output, so no two threads ever write the same element. Each kernel also has a serial twin
 (`im2col_serial`, ...), the same loops compiled without threads, for work so small (one image, a
-bias vector) that waking the thread pool would cost more than the loop itself.
+bias vector) that waking the thread pool would cost more than the loop itself, and for chunk
+workers (tinycnn.workers), where each core runs its own chunk's kernels.
 """
 
 import os
@@ -538,12 +539,13 @@ def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
 
 
 def _serial_twin(kernel):
-    """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart."""
+    """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart, and
+    without the GIL: tinycnn.workers runs one in each core's thread at once."""
     source = kernel.py_func
     twin = types.FunctionType(source.__code__, source.__globals__, f"{source.__name__}_serial")
     twin.__qualname__ = f"{source.__qualname__}_serial"  # Numba names its cache files after it
     twin.__doc__ = f"`{source.__name__}` without threads, for small work."
-    return njit(cache=True)(twin)
+    return njit(cache=True, nogil=True)(twin)
 
 
 for _name in KERNELS:

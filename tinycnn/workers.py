@@ -1,0 +1,97 @@
+"""Chunk workers: each core runs whole chunks of images, start to end, at the same time.
+
+A layer that works a chunk of images at a time (tinycnn.layers.conv_winograd) can run its chunks
+in two ways. With parallel kernels, every step of a chunk (a transform, a matrix product, the
+next transform) is split across the cores, which meet again after each step. With workers, each
+core takes its own chunks and runs every step of them alone: serial kernels, OpenBLAS on one
+thread. The second convolution's 36 matrix products per chunk are too small to keep two BLAS
+threads busy (36 x (288 x 32) @ (32 x 64) for 8 images), and a chunk of a few images stays in
+the core's own cache from one step to the next; the block runs about a quarter faster this way.
+
+    run(chunks, body)  # body(worker, start, stop, first) for each (start, stop) in chunks
+
+Worker `w` of `k` takes chunks w, w + k, w + 2k, ... in order, so which worker sums which images
+is fixed: results do not depend on timing. `first` is True on each worker's first chunk (a body
+that accumulates overwrites then). Buffers a body writes must be its worker's own.
+
+The number of workers is the number of threads NumPy's BLAS was given (OPENBLAS_NUM_THREADS,
+...), so that a benchmark's thread setting holds for tinycnn too; TINYCNN_WORKERS=N overrides
+it, and TINYCNN_WORKERS=1 runs every chunk in the calling thread with parallel kernels, as before.
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tinycnn import kernels
+
+_region = threading.Lock()  # one set of workers at a time: the BLAS limit is process-wide
+_state = {"pid": None, "executor": None, "blas": None}
+
+
+def count():
+    """How many workers `run` uses: TINYCNN_WORKERS, or NumPy's BLAS thread count."""
+    requested = os.environ.get("TINYCNN_WORKERS", "").strip()
+    if requested:
+        if not requested.isdigit() or int(requested) < 1:
+            raise ValueError(f"TINYCNN_WORKERS must be a positive whole number, got {requested!r}")
+        return int(requested)
+    threads = [entry["num_threads"] for entry in _blas().info()]
+    return max(threads, default=1)
+
+
+def split(n_images, images_per_chunk, workers):
+    """(start, stop) ranges of at most about `images_per_chunk` images, as many for each worker.
+
+    128 images in chunks of up to 9 for 2 workers: 16 chunks of 8, not 14 of 9 and one of 2."""
+    if n_images <= 0:
+        return []
+    images_per_chunk = max(1, images_per_chunk)
+    rounds = -(-n_images // (images_per_chunk * workers))
+    step = max(1, -(-n_images // (rounds * workers)))
+    return [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+
+
+def run(chunks, body, workers=None):
+    """Call body(worker, start, stop, first) for every (start, stop) of `chunks` and return the
+    number of workers that got a chunk. With one worker (or one chunk) everything runs here, in
+    the calling thread, with the parallel kernels; an exception in any worker is raised here."""
+    workers = min(count() if workers is None else workers, len(chunks))
+    if workers <= 1:
+        for number, (start, stop) in enumerate(chunks):
+            body(0, start, stop, number == 0)
+        return len(chunks) and 1
+
+    def work(worker):
+        with kernels.serial_in_this_thread():
+            for number, (start, stop) in enumerate(chunks[worker::workers]):
+                body(worker, start, stop, number == 0)
+
+    with _region, _blas().limit(limits=1, user_api="blas"):
+        pending = [_executor(workers).submit(work, worker) for worker in range(1, workers)]
+        try:
+            work(0)
+        finally:
+            for future in pending:
+                future.exception()  # wait for every worker before the buffers are reused
+        for future in pending:
+            future.result()
+    return workers
+
+
+def _executor(workers):
+    """The helper threads (workers - 1 of them), made again in a forked child (threads do not
+    survive a fork, and a pool that thinks they did would wait forever)."""
+    if _state["pid"] != os.getpid() or _state["executor"]._max_workers < workers - 1:
+        _state["executor"] = ThreadPoolExecutor(workers - 1, thread_name_prefix="tinycnn-worker")
+        _state["pid"] = os.getpid()
+    return _state["executor"]
+
+
+def _blas():
+    """threadpoolctl's view of the BLAS libraries loaded (found once: it scans the process)."""
+    if _state["blas"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        _state["blas"] = ThreadpoolController()
+    return _state["blas"]
