@@ -52,6 +52,7 @@ def machine_facts():
     import numpy
 
     import tinycnn.kernels.numba_kernels  # noqa: F401  (chooses the threading layer tinycnn runs with)
+    from tinycnn import workers
 
     facts = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -62,11 +63,12 @@ def machine_facts():
         "numba": numba.__version__,
         "numba_threads": numba.get_num_threads(),
         "numba_threading_layer": numba.config.THREADING_LAYER,
+        "tinycnn_chunk_workers": workers.count(),
         "blas": _blas_description(),
         "env": {
             key: os.environ[key]
             for key in sorted(os.environ)
-            if key.endswith("_NUM_THREADS") or key.startswith("OPENBLAS")
+            if key.endswith("_NUM_THREADS") or key.startswith("OPENBLAS") or key == "TINYCNN_WORKERS"
         },
     }
     try:

@@ -230,7 +230,7 @@ def main():
         "",
         f"Machine: {facts['cpu']}, {facts['cores']} cores; Python {facts['python']}, NumPy {facts['numpy']} "
         f"({facts['blas']}), Numba {facts['numba']} ({facts['numba_threads']} threads, "
-        f"{facts['numba_threading_layer']} layer), PyTorch {facts['torch']} "
+        f"{facts['numba_threading_layer']} layer; {facts['tinycnn_chunk_workers']} chunk workers), PyTorch {facts['torch']} "
         f"({facts.get('torch_threads')} threads); env {facts['env']}. {facts['date']}.",
         "",
         "Reproduce: `.venv/bin/python benchmarks/conv_layer.py`",

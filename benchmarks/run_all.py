@@ -86,7 +86,8 @@ def write_report():
         f"{facts['date']}: {facts['cpu']}, {facts['cores']} cores; Python {facts['python']}, NumPy {facts['numpy']} "
         f"({facts['blas']}), Numba {facts['numba']} ({facts['numba_threads']} threads, {facts['numba_threading_layer']} "
         f"layer), PyTorch {facts.get('torch')}; every contender runs with 2 threads (OMP/OpenBLAS/MKL/Numba/TF "
-        "thread variables set to 2, torch.set_num_threads(2)).",
+        "thread variables set to 2, torch.set_num_threads(2); tinycnn's chunk workers follow OpenBLAS's count: "
+        f"{facts['tinycnn_chunk_workers']}).",
         "",
         "![training epochs, latency and throughput](report.png)",
         "",

@@ -4,7 +4,8 @@ Layer by layer, a convolution writes its whole output to memory, the ReLU reads 
 new array, the max-pool reads that, and backward does the same in reverse: for the reference
 network's second convolution that is 19 MB per array per pass, far more than the caches hold.
 `Sequential` therefore runs these runs of layers as one block, a chunk of images at a time
-(the chunks Conv2D uses for its unfolded patches), while the chunk is still in the cache:
+(the chunks Conv2D uses for its unfolded patches, each on one core: tinycnn.workers), while the
+chunk is still in the cache:
 
     forward, per chunk:  y = im2col(x) @ kernel;  y = max(y + bias, 0)  (one pass, in place);  pool(y)
                          (by Winograd: see ConvReLUPool)
@@ -86,22 +87,25 @@ class ConvReLU(FusedBlock):
         n_images, rows = x.shape[0], self._rows()
         y = np.empty((n_images * rows, self.conv.filters), self.conv.dtype)
         bias = self.conv.params["bias"]
-        chunks = self.conv.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows], keep)
-        for _, _, y_chunk in chunks:
+
+        def bias_relu(worker, start, stop, y_chunk):
             kernels.bias_relu_forward(y_chunk, bias, y_chunk)
+
+        self.conv.forward_chunks(
+            x, lambda worker, start, stop: y[start * rows : stop * rows], bias_relu, keep
+        )
         self._saved = (x, self.conv.kept, y) if keep else None  # as a layer: each forward replaces it
         return y.reshape(n_images, *self.conv.output_shape)
 
     def backward(self, dy, input_gradient=True):
         (x, kept, y), dy = self._take_saved(dy)
         conv, rows, dy = self.conv, self._rows(), dy.reshape(y.shape)
-        chunk_images = conv.chunk_images(x.shape[0])
-        masked = conv.workspace.get("masked", (chunk_images * rows, conv.filters), conv.dtype)
 
-        def gradient_of(start, stop):
-            chunk, out = slice(start * rows, stop * rows), masked[: (stop - start) * rows]
-            kernels.relu_backward(y[chunk], dy[chunk], out)
-            return out
+        def gradient_of(worker, start, stop):
+            chunk = slice(start * rows, stop * rows)
+            masked = conv.workspace.get(f"masked {worker}", ((stop - start) * rows, conv.filters), conv.dtype)
+            kernels.relu_backward(y[chunk], dy[chunk], masked)
+            return masked
 
         return self.conv.backward_chunks(x, kept, gradient_of, input_gradient)
 
@@ -116,6 +120,11 @@ class ConvReLUPool(FusedBlock):
     their gradient are never written at all.
     """
 
+    def _activations(self, worker, start, stop):
+        """The worker's buffer for the (rows, C_out) activations of images start..stop."""
+        shape = ((stop - start) * self._rows(), self.conv.filters)
+        return self.conv.workspace.get(f"activations {worker}", shape, self.conv.dtype)
+
     def _pools_tiles(self):
         return self.last.pool_size == (2, 2) and self.last.strides == (2, 2)
 
@@ -126,37 +135,35 @@ class ConvReLUPool(FusedBlock):
     def forward(self, x, training=False, keep=True):
         x = self._begin(x)
         conv, pool = self.conv, self.last
-        n_images, rows = x.shape[0], self._rows()
+        n_images = x.shape[0]
         pooled = np.empty((n_images, *pool.output_shape), conv.dtype)
         argmax = pool.workspace.get("argmax", pooled.shape, np.int32)
         if self._all_in_one(n_images):
             conv.forward_relu_pool(x, keep, pooled, argmax)
             self._saved = (x, conv.kept, pooled, argmax) if keep else None
             return pooled
-        chunk_images = conv.chunk_images(n_images)
-        activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
-        chunks = conv.forward_chunks(x, lambda start, stop: activations[: (stop - start) * rows], keep)
-        for start, stop, y_chunk in chunks:
+
+        def relu_pool(worker, start, stop, y_chunk):
             kernels.bias_relu_forward(y_chunk, conv.params["bias"], y_chunk)
             images = y_chunk.reshape(stop - start, *conv.output_shape)
             kernels.maxpool_forward(
                 images, *pool.pool_size, *pool.strides, pooled[start:stop], argmax[start:stop]
             )
+
+        conv.forward_chunks(x, self._activations, relu_pool, keep)
         self._saved = (x, conv.kept, pooled, argmax) if keep else None
         return pooled
 
     def backward(self, dy, input_gradient=True):
         (x, kept, pooled, argmax), dpool = self._take_saved(dy)
-        conv, pool, rows = self.conv, self.last, self._rows()
+        conv, pool = self.conv, self.last
         if kept[0] == "winograd" and self._pools_tiles():
             pooled_gradient = (dpool, pooled, argmax)
             return conv.backward_chunks(x, kept, None, input_gradient, pooled_gradient=pooled_gradient)
         routed = dpool * (pooled > 0)  # the ReLU's mask at each window's winner
-        chunk_images = conv.chunk_images(x.shape[0])
-        activations = conv.workspace.get("activations", (chunk_images * rows, conv.filters), conv.dtype)
 
-        def gradient_of(start, stop):
-            out = activations[: (stop - start) * rows]
+        def gradient_of(worker, start, stop):
+            out = self._activations(worker, start, stop)
             images = out.reshape(stop - start, *conv.output_shape)
             kernels.maxpool_backward(
                 routed[start:stop], argmax[start:stop], *pool.pool_size, *pool.strides, images

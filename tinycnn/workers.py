@@ -12,7 +12,8 @@ the core's own cache from one step to the next; the block runs about a quarter f
 
 Worker `w` of `k` takes chunks w, w + k, w + 2k, ... in order, so which worker sums which images
 is fixed: results do not depend on timing. `first` is True on each worker's first chunk (a body
-that accumulates overwrites then). Buffers a body writes must be its worker's own.
+that accumulates overwrites then). Buffers a body writes must be its worker's own; `Sums` keeps
+a running sum (a kernel gradient over chunks) per worker and adds the workers' sums at the end.
 
 The number of workers is the number of threads NumPy's BLAS was given (OPENBLAS_NUM_THREADS,
 ...), so that a benchmark's thread setting holds for tinycnn too; TINYCNN_WORKERS=N overrides
@@ -22,6 +23,8 @@ it, and TINYCNN_WORKERS=1 runs every chunk in the calling thread with parallel k
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from tinycnn import kernels
 
@@ -95,3 +98,32 @@ def _blas():
 
         _state["blas"] = ThreadpoolController()
     return _state["blas"]
+
+
+class Sums:
+    """A running sum of matrix products over chunks, one per worker, in a layer's workspace:
+
+    sums = Sums(workspace, "kernel_gradient", (K, C_out), dtype)
+    sums.add_product(worker, first, a, b)   # in each chunk: the worker's sum += a @ b
+    total = sums.total(used)                # after run(): worker 0's sum plus the others'
+    """
+
+    def __init__(self, workspace, name, shape, dtype):
+        self.workspace, self.name, self.shape, self.dtype = workspace, name, shape, dtype
+
+    def of(self, worker, part="sum"):
+        return self.workspace.get(f"{self.name} {part} {worker}", self.shape, self.dtype)
+
+    def add_product(self, worker, first, a, b):
+        """The worker's sum = a @ b on its first chunk, else += a @ b (through a scratch array)."""
+        if first:
+            np.matmul(a, b, out=self.of(worker))
+        else:
+            self.of(worker)[...] += np.matmul(a, b, out=self.of(worker, "partial"))
+
+    def total(self, used):
+        """The sum over the `used` workers' sums (held in worker 0's array)."""
+        total = self.of(0)
+        for worker in range(1, used):
+            total += self.of(worker)
+        return total

@@ -161,6 +161,9 @@ def test_optimizer_steps_match_torch(make_tinycnn, make_torch, step_atol):
     twin.eval()
     optimizer, torch_optimizer = make_tinycnn(), make_torch(twin.parameters())
     loss = SoftmaxCrossEntropy()
+    initial = {
+        (layer.name, key): value.copy() for layer, _, _ in pairs for key, value in layer.params.items()
+    }
     for step in range(1, 4):
         x, labels = batch(seed=step)
         loss.forward(model.forward(x, training=False), labels)
@@ -177,4 +180,10 @@ def test_optimizer_steps_match_torch(make_tinycnn, make_torch, step_atol):
     for layer, module, flatten_shape in pairs:
         for key, torch_param in (("kernel", module.weight), ("bias", module.bias)):
             expected = from_torch_layout(layer, key, torch_param.detach().numpy(), flatten_shape)
-            assert_float32_close(layer.params[key], expected, f"{layer.name}/{key} after 3 steps", step_atol)
+            # After a step, float32 rounding (another summation order: torch's, or our chunk
+            # workers') can flip a near-tie in a max-pool window, and the next step routes that
+            # window's gradient elsewhere. Allow 0.1% of the parameter's largest move over the
+            # three steps; a wrong update rule is off by about the move itself.
+            move = float(np.max(np.abs(expected - initial[layer.name, key])))
+            atol = max(step_atol, 1e-3 * move)
+            assert_float32_close(layer.params[key], expected, f"{layer.name}/{key} after 3 steps", atol)

@@ -19,8 +19,9 @@ batch of 128, far larger than the CPU's caches, so unfolding the whole batch at 
 every one of those bytes to main memory and back several times. A chunk of about CHUNK_BYTES
 stays in the cache from im2col to the matrix product that reads it; backward unfolds each chunk
 again (cheap, from the cache) instead of keeping the whole unfolded batch, and sums the chunks'
-kernel gradients. A batch that unfolds into a single chunk (the first convolution's, 3 MB) is
-kept from forward to backward instead. The arithmetic is the same; only the order changes.
+kernel gradients. A batch whose patches are small (the first convolution's, 3 MB) keeps them
+from forward to backward instead. The chunks run on chunk workers (tinycnn.workers), one core
+per chunk. The arithmetic is the same; only the order changes.
 The bias gradient, a sum over N*OH*OW rows, is one matrix-vector product (BLAS) with a vector of ones.
 
 3x3 kernels with stride 1 over at least WINOGRAD_MIN_CHANNELS input channels (the reference
@@ -36,7 +37,7 @@ import os
 
 import numpy as np
 
-from tinycnn import initializers, kernels
+from tinycnn import initializers, kernels, workers
 from tinycnn.errors import ShapeError
 from tinycnn.kernels.workspace import Workspace
 from tinycnn.layers.base import Layer, format_shape
@@ -44,7 +45,8 @@ from tinycnn.layers.conv_winograd import WinogradPasses
 
 PADDINGS = ("valid", "same")
 ALGORITHMS = ("auto", "im2col", "winograd")
-CHUNK_BYTES = 4 * 2**20  # unfolded patches per chunk: well inside a server CPU's L2 + L3
+CHUNK_BYTES = 4 * 2**20  # unfolded patches and outputs per chunk: well inside a server CPU's L2 + L3
+KEEP_COLS_BYTES = 4 * 2**20  # a batch's patches up to this size are kept from forward to backward
 # Below this many input channels the 36 products of Winograd's algorithm are too thin for BLAS
 # (the first convolution has one channel: im2col's single product is faster there), and below
 # this many images its 36 small products and its transforms cost more than they save (measured:
@@ -175,20 +177,35 @@ class Conv2D(Layer):
         if keep:
             self.kept = ("winograd", passes.kept)
 
-    def _chunks(self, n_images):
-        """(start, stop) image ranges whose unfolded patches take about CHUNK_BYTES each."""
-        out_h, out_w, _ = self.output_shape
-        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
-        per_image = out_h * out_w * patch_size * self.dtype.itemsize
-        step = max(1, min(n_images, CHUNK_BYTES // per_image))
-        return [(start, min(start + step, n_images)) for start in range(0, n_images, step)], step
+    def _patch_size(self):
+        return self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
 
-    def _unfold(self, x, start, stop, chunk_images):
-        """im2col of images start..stop into the layer's workspace: (rows, KH*KW*C_in)."""
+    def _chunks(self, n_images):
+        """(start, stop) image ranges whose unfolded patches and outputs take about CHUNK_BYTES
+        each, the same number for each worker, and the most images a chunk holds."""
         out_h, out_w, _ = self.output_shape
-        patch_size = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[2]
-        cols = self.workspace.get("cols", (chunk_images * out_h * out_w, patch_size), self.dtype)
-        cols = cols[: (stop - start) * out_h * out_w]
+        per_image = out_h * out_w * (self._patch_size() + self.filters) * self.dtype.itemsize
+        chunks = workers.split(n_images, CHUNK_BYTES // per_image, workers.count())
+        return chunks, max(stop - start for start, stop in chunks)
+
+    def _cols_are_kept(self, n_images):
+        """True when a batch's patches take at most KEEP_COLS_BYTES (the first convolution's,
+        3 MB): then they unfold into one array, kept from forward to backward."""
+        rows = self.output_shape[0] * self.output_shape[1]
+        return n_images * rows * self._patch_size() * self.dtype.itemsize <= KEEP_COLS_BYTES
+
+    def _cols(self, n_images, start, stop, worker):
+        """Where the patches of images start..stop go, (rows, KH*KW*C_in): their rows of the kept
+        array, or the worker's chunk buffer."""
+        rows, patch_size = self.output_shape[0] * self.output_shape[1], self._patch_size()
+        if self._cols_are_kept(n_images):
+            kept = self.workspace.get("kept cols", (n_images * rows, patch_size), self.dtype)
+            return kept[start * rows : stop * rows]
+        return self.workspace.get(f"cols {worker}", ((stop - start) * rows, patch_size), self.dtype)
+
+    def _unfold(self, x, start, stop, worker):
+        """im2col of images start..stop into `_cols`: (rows, KH*KW*C_in)."""
+        cols = self._cols(x.shape[0], start, stop, worker)
         kernels.im2col(x[start:stop], *self._geometry(), cols)
         return cols
 
@@ -198,9 +215,11 @@ class Conv2D(Layer):
         out_h, out_w, filters = self.output_shape
         rows = out_h * out_w
         y = np.empty((n_images * rows, filters), self.dtype)
-        chunks = self.forward_chunks(x, lambda start, stop: y[start * rows : stop * rows], keep)
-        for _, _, y_chunk in chunks:
+
+        def add_bias(worker, start, stop, y_chunk):
             y_chunk += self.params["bias"]  # while the chunk is still in the cache
+
+        self.forward_chunks(x, lambda worker, start, stop: y[start * rows : stop * rows], add_bias, keep)
         self._saved = (x, self.kept) if keep else None
         return y.reshape(n_images, out_h, out_w, filters)
 
@@ -209,7 +228,7 @@ class Conv2D(Layer):
         dy = self.check_gradient(dy).reshape(-1, self.filters)
         rows = self.output_shape[0] * self.output_shape[1]
         return self.backward_chunks(
-            x, kept, lambda start, stop: dy[start * rows : stop * rows], input_gradient
+            x, kept, lambda worker, start, stop: dy[start * rows : stop * rows], input_gradient
         )
 
     # --- the two passes, a chunk of images at a time (fused blocks in tinycnn.fusion use these) ---
@@ -219,61 +238,63 @@ class Conv2D(Layer):
             return self._winograd_passes().chunks(n_images)[1]
         return self._chunks(n_images)[1]
 
-    def forward_chunks(self, x, target, keep=True):
-        """For each chunk of images: y = x convolved with the kernel (no bias), written into
-        `target(start, stop)`, a (rows, C_out) array; yields (start, stop, that array) so that the
-        caller adds the bias (and a fused block its ReLU) while the chunk is still in the cache.
-        x must be C-contiguous. Afterwards, when `keep`, `self.kept` holds what `backward_chunks` needs."""
+    def forward_chunks(self, x, target, finish, keep=True):
+        """For each chunk of images, on chunk workers (tinycnn.workers): y = x convolved with the
+        kernel (no bias), written into `target(worker, start, stop)`, a (rows, C_out) array; then
+        `finish(worker, start, stop, that array)`, so that the caller adds the bias (and a fused
+        block its ReLU) while the chunk is still in the cache. Buffers the two return or write
+        must be the worker's own. x must be C-contiguous. Afterwards, when `keep`, `self.kept`
+        holds what `backward_chunks` needs."""
         if self.algorithm_in_use(x.shape[0]) == "winograd":
             passes = self._winograd_passes()
-            yield from passes.forward_chunks(x, target, keep)
-            if keep:
-                self.kept = ("winograd", passes.kept)
+            passes.forward_chunks(x, target, finish, keep)
+            self.kept = ("winograd", passes.kept) if keep else None
             return
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
-        chunks, chunk_images = self._chunks(x.shape[0])
-        for start, stop in chunks:
-            cols = self._unfold(x, start, stop, chunk_images)
-            y_chunk = target(start, stop)
-            np.matmul(cols, kernel_matrix, out=y_chunk)
-            yield start, stop, y_chunk
-        if keep:
-            self.kept = ("im2col", len(chunks) == 1)  # a single chunk's patches stay for backward
+
+        def chunk(worker, start, stop, first):
+            y_chunk = target(worker, start, stop)
+            np.matmul(self._unfold(x, start, stop, worker), kernel_matrix, out=y_chunk)
+            finish(worker, start, stop, y_chunk)
+
+        workers.run(self._chunks(x.shape[0])[0], chunk)
+        self.kept = ("im2col", self._cols_are_kept(x.shape[0])) if keep else None
 
     def backward_chunks(self, x, kept, gradient_of, input_gradient=True, pooled_gradient=None):
-        """Fill `grads` and return dL/dx (or None) from `gradient_of(start, stop)`, the (rows, C_out)
-        gradient dL/dy of each chunk of images; `kept`: what forward_chunks left in `self.kept`
-        (`pooled_gradient`: see WinogradPasses.backward_chunks)."""
+        """Fill `grads` and return dL/dx (or None) from `gradient_of(worker, start, stop)`, the
+        (rows, C_out) gradient dL/dy of each chunk of images (the worker's own buffer, or a slice
+        of one array); `kept`: what forward_chunks left in `self.kept` (`pooled_gradient`: see
+        WinogradPasses.backward_chunks). The chunks run on chunk workers, each summing its own
+        kernel and bias gradients."""
         algorithm, kept = kept
         if algorithm == "winograd":
             passes = self._winograd_passes()
             return passes.backward_chunks(x, kept, gradient_of, input_gradient, pooled_gradient)
         cols_kept = kept
-        rows = self.output_shape[0] * self.output_shape[1]
         kernel_matrix = self.params["kernel"].reshape(-1, self.filters)
-        kernel_gradient = self.grads["kernel"].reshape(kernel_matrix.shape)
-        partial = self.workspace.get("partial", kernel_matrix.shape, self.dtype)
-        bias_partial = self.workspace.get("bias_partial", (self.filters,), self.dtype)
+        kernel_sums = workers.Sums(self.workspace, "kernel_gradient", kernel_matrix.shape, self.dtype)
+        bias_sums = workers.Sums(self.workspace, "bias_gradient", (self.filters,), self.dtype)
         dx = np.empty(x.shape, self.dtype) if input_gradient else None
         chunks, chunk_images = self._chunks(x.shape[0])
+        rows = self.output_shape[0] * self.output_shape[1]
         ones = self.workspace.get("ones", (chunk_images * rows,), self.dtype)
         ones.fill(1)
-        for number, (start, stop) in enumerate(chunks):
-            if cols_kept:  # forward's single chunk is still in the workspace
-                cols = self.workspace.get("cols", (chunk_images * rows, kernel_matrix.shape[0]), self.dtype)
+
+        def chunk(worker, start, stop, first):
+            if cols_kept:  # forward's patches are still in the workspace
+                cols = self._cols(x.shape[0], start, stop, worker)
             else:
-                cols = self._unfold(x, start, stop, chunk_images)
-            dy_chunk = gradient_of(start, stop)
-            first = number == 0
-            np.matmul(cols.T, dy_chunk, out=kernel_gradient if first else partial)
-            # The bias gradient, a sum over rows, as one matrix-vector product.
-            np.matmul(ones[: len(dy_chunk)], dy_chunk, out=self.grads["bias"] if first else bias_partial)
-            if not first:
-                kernel_gradient += partial
-                self.grads["bias"] += bias_partial
+                cols = self._unfold(x, start, stop, worker)
+            dy_chunk = gradient_of(worker, start, stop)
+            kernel_sums.add_product(worker, first, cols.T, dy_chunk)
+            bias_sums.add_product(worker, first, ones[: len(dy_chunk)], dy_chunk)  # a sum over rows
             if input_gradient:
                 dcols = np.matmul(dy_chunk, kernel_matrix.T, out=cols)  # this chunk's cols are used up
                 kernels.col2im(dcols, *self._geometry(), dx[start:stop])
+
+        used = workers.run(chunks, chunk)
+        self.grads["kernel"][...] = kernel_sums.total(used).reshape(self.grads["kernel"].shape)
+        self.grads["bias"][...] = bias_sums.total(used)
         return dx
 
     def get_config(self):

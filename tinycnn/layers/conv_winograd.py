@@ -8,9 +8,8 @@ through the same `forward_chunks` / `backward_chunks` interface:
     backward, per chunk: Z = A dy A^T;  dU[p] += V[p]^T @ Z[p];  dx = sum of B (Z[p] @ U[p]^T) B^T
     after the chunks:    dkernel = G^T dU G
 
-The fused ConvReLUPool's passes (`forward_relu_pool`, and `backward_chunks` given the pool's
-gradient) run their chunks on chunk workers (tinycnn.workers), one core per chunk; each worker
-sums its own dU and bias gradient, and the workers' sums are added at the end.
+The chunks run on chunk workers (tinycnn.workers), one core per chunk; each worker sums its own
+dU and bias gradient, and the workers' sums are added at the end.
 
 Inputs whose padded size is not 4*T + 2 (or with "same" padding) are copied into a zero-padded
 buffer first; the extra rows of the input gradient are cropped away again.
@@ -75,64 +74,62 @@ class WinogradPasses:
     def _unpadded_columns(self):
         return slice(self.conv.pad_left, self.conv.pad_left + self.conv.input_shape[1])
 
-    def _transformed_input(self, n_images, chunk_images, keep, worker):
-        """Where a worker's chunks put V: when `keep`, one array for the whole batch (each chunk
-        at its own tiles), else the worker's chunk-sized buffer, reused."""
-        if keep:
-            return self._buffer("kept_transformed_input", n_images, self.channels)
-        return self._buffer("transformed_input", chunk_images, self.channels, worker)
-
-    def _products(self, x, start, stop, transformed_kernel, transformed, keep, worker):
-        """M[p] = V[p] @ U[p] (36, chunk's tiles, C_out) of images start:stop, their V in
-        `transformed` (at the chunk's own tiles when `keep`, else from tile 0)."""
-        tiles = self._tiles(start, stop) if keep else self._tiles(0, stop - start)
-        kernels.winograd_input_transform(
-            self._padded(x[start:stop], worker), self.tiles_h, self.tiles_w, transformed, tiles.start
-        )
-        products = self._buffer("products", stop - start, self.conv.filters, worker)
-        np.matmul(transformed[:, tiles], transformed_kernel, out=products)
-        return products
-
-    def forward_chunks(self, x, target, keep):
-        """See Conv2D.forward_chunks; when `keep`, the transformed inputs stay for backward.
-        The chunks run one after another (the caller works on each as it comes)."""
+    def forward_chunks(self, x, target, finish, keep):
+        """See Conv2D.forward_chunks; when `keep`, the transformed inputs stay for backward."""
         out_h, out_w, filters = self.conv.output_shape
-        transformed_kernel = winograd.transform_kernel(self.conv.params["kernel"])
-        chunks, chunk_images = self.chunks(x.shape[0])
-        transformed = self._transformed_input(x.shape[0], chunk_images, keep, 0)
-        for start, stop in chunks:
-            products = self._products(x, start, stop, transformed_kernel, transformed, keep, 0)
-            y_chunk = target(start, stop)
+
+        def finish_products(worker, start, stop, products):
+            y_chunk = target(worker, start, stop)
             images = y_chunk.reshape(stop - start, out_h, out_w, filters)
             kernels.winograd_output_transform(products, self.tiles_h, self.tiles_w, images)
-            yield start, stop, y_chunk
-        self.kept = (transformed, transformed_kernel) if keep else None
+            finish(worker, start, stop, y_chunk)
+
+        self._forward(x, keep, finish_products)
 
     def forward_relu_pool(self, x, keep, pooled, argmax):
         """The layer, its bias, a ReLU and a 2x2 max-pool with stride 2 (tinycnn.fusion's
         ConvReLUPool): pooled and argmax (N, PH, PW, C_out) filled, one kernel per chunk after the
-        products, so the full-size activations are never written. The chunks run on workers."""
+        products, so the full-size activations are never written."""
         bias = self.conv.params["bias"]
-        transformed_kernel = winograd.transform_kernel(self.conv.params["kernel"])
-        chunks, chunk_images = self.chunks(x.shape[0])
 
-        def chunk(worker, start, stop, first):
-            transformed = self._transformed_input(x.shape[0], chunk_images, keep, worker)
-            products = self._products(x, start, stop, transformed_kernel, transformed, keep, worker)
+        def relu_pool(worker, start, stop, products):
             kernels.winograd_output_relu_pool(
                 products, self.tiles_h, self.tiles_w, bias, pooled[start:stop], argmax[start:stop]
             )
 
+        self._forward(x, keep, relu_pool)
+
+    def _forward(self, x, keep, finish_products):
+        """On chunk workers: the products M[p] = V[p] @ U[p] (36, chunk's tiles, C_out) of each
+        chunk, handed to finish_products(worker, start, stop, M); when `keep`, every chunk's V
+        goes into one array (at the chunk's own tiles), kept for backward."""
+        n_images = x.shape[0]
+        transformed_kernel = winograd.transform_kernel(self.conv.params["kernel"])
+        chunks, chunk_images = self.chunks(n_images)
+
+        def transformed_input(worker):
+            if keep:
+                return self._buffer("kept_transformed_input", n_images, self.channels)
+            return self._buffer("transformed_input", chunk_images, self.channels, worker)
+
+        def chunk(worker, start, stop, first):
+            transformed = transformed_input(worker)
+            tiles = self._tiles(start, stop) if keep else self._tiles(0, stop - start)
+            kernels.winograd_input_transform(
+                self._padded(x[start:stop], worker), self.tiles_h, self.tiles_w, transformed, tiles.start
+            )
+            products = self._buffer("products", stop - start, self.conv.filters, worker)
+            np.matmul(transformed[:, tiles], transformed_kernel, out=products)
+            finish_products(worker, start, stop, products)
+
         workers.run(chunks, chunk)
-        transformed = self._transformed_input(x.shape[0], chunk_images, keep, 0)
-        self.kept = (transformed, transformed_kernel) if keep else None
+        self.kept = (transformed_input(0), transformed_kernel) if keep else None
 
     def backward_chunks(self, x, kept, gradient_of, input_gradient, pooled_gradient=None):
         """See Conv2D.backward_chunks; `kept` is what forward kept. After `forward_relu_pool`,
         `pooled_gradient` is (dL/dpooled, pooled, argmax), each (N, PH, PW, C_out): the gradient
         transform then builds dy from them (the ReLU's mask is pooled > 0 at each window's
-        winner), `gradient_of` is not called, and the chunks run on workers (`gradient_of`
-        writes into one buffer, so with it they run one after another).
+        winner) and `gradient_of` is not called.
 
         The bias gradient, the sum of dy, is read off the transformed gradient: row 1 of A is all
         ones, so Z at position 7 (i = j = 1) is the sum of its tile's 16 gradients."""
@@ -141,54 +138,34 @@ class WinogradPasses:
         out_h, out_w, filters = conv.output_shape
         kernel_transposed = transformed_kernel.transpose(0, 2, 1)
         gradient_shape = (winograd.POSITIONS, filters, self.channels)
+        kernel_sums = workers.Sums(conv.workspace, "kernel_gradient", gradient_shape, conv.dtype)
+        bias_sums = workers.Sums(conv.workspace, "bias_gradient", (filters,), conv.dtype)
         dx = np.empty(x.shape, conv.dtype) if input_gradient else None
         chunks, chunk_images = self.chunks(x.shape[0])
         ones = conv.workspace.get("ones", (chunk_images * self.tiles_per_image,), conv.dtype)
         ones.fill(1)
 
-        def sums(worker):
-            """The worker's running dU^T (36, C_out, C_in) and bias gradient (C_out,)."""
-            return (
-                conv.workspace.get(f"kernel_gradient {worker}", gradient_shape, conv.dtype),
-                conv.workspace.get(f"bias_gradient {worker}", (filters,), conv.dtype),
-            )
-
         def chunk(worker, start, stop, first):
             tiles, count = self._tiles(start, stop), (stop - start) * self.tiles_per_image
             output_gradient = self._buffer("output_gradient", stop - start, filters, worker)
             if pooled_gradient is None:
-                dy_images = gradient_of(start, stop).reshape(stop - start, out_h, out_w, filters)
+                dy_images = gradient_of(worker, start, stop).reshape(stop - start, out_h, out_w, filters)
                 kernels.winograd_gradient_transform(dy_images, self.tiles_h, self.tiles_w, output_gradient)
             else:
                 chunk_of_pool = [array[start:stop] for array in pooled_gradient]
                 kernels.winograd_pooled_gradient_transform(
                     *chunk_of_pool, self.tiles_h, self.tiles_w, output_gradient
                 )
-            kernel_sum, bias_sum = sums(worker)
             # dU^T[p] = Z[p]^T @ V[p]: (C_out, C_in), the faster operand order for OpenBLAS here.
-            products = output_gradient.transpose(0, 2, 1), transformed[:, tiles]
-            tile_sums = ones[:count], output_gradient[TILE_SUM]
-            if first:
-                np.matmul(*products, out=kernel_sum)
-                np.matmul(*tile_sums, out=bias_sum)
-            else:
-                kernel_sum += np.matmul(*products, out=self._partial(gradient_shape, worker))
-                bias_sum += np.matmul(*tile_sums)
+            kernel_sums.add_product(worker, first, output_gradient.transpose(0, 2, 1), transformed[:, tiles])
+            bias_sums.add_product(worker, first, ones[:count], output_gradient[TILE_SUM])
             if input_gradient:
                 self._input_gradient(output_gradient, kernel_transposed, dx, start, stop, worker)
 
-        used = workers.run(chunks, chunk, workers=None if pooled_gradient is not None else 1)
-        transformed_gradient, bias_gradient = sums(0)
-        for worker in range(1, used):
-            kernel_sum, bias_sum = sums(worker)
-            transformed_gradient += kernel_sum
-            bias_gradient += bias_sum
-        conv.grads["bias"][...] = bias_gradient
-        winograd.kernel_gradient(transformed_gradient, conv.grads["kernel"])
+        used = workers.run(chunks, chunk)
+        conv.grads["bias"][...] = bias_sums.total(used)
+        winograd.kernel_gradient(kernel_sums.total(used), conv.grads["kernel"])
         return dx
-
-    def _partial(self, shape, worker):
-        return self.conv.workspace.get(f"kernel_gradient_partial {worker}", shape, self.conv.dtype)
 
     def _input_gradient(self, output_gradient, kernel_transposed, dx, start, stop, worker):
         """dx[start:stop] = the sum of B (Z[p] @ U[p]^T) B^T over the chunk's tiles."""
