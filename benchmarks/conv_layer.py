@@ -5,8 +5,9 @@ Input (128, 26, 26, 32), 3x3 kernel, 64 filters (output (128, 24, 24, 64)), then
 - the naive NumPy way (fancy-index gather, np.add.at scatter, fresh arrays every call),
 - the bytes-moved floor (a plain copy of as many bytes as the kernel writes),
 - the Winograd F(4x4, 3x3) transforms the layer runs at this size (tinycnn.winograd),
-- the whole Conv2D layer forward+backward, by Winograd (its choice here) and by im2col, vs
-  PyTorch's conv2d (NCHW and channels-last),
+- the whole Conv2D layer forward+backward, by Winograd (its choice here) and by im2col, each
+  also with one chunk worker (every chunk in turn, kernels split across the cores: see
+  tinycnn.workers), vs PyTorch's conv2d (NCHW and channels-last),
 - cold compile vs cached load of the kernels (fresh processes, private Numba cache).
 All contenders are timed round-robin in one run. Usage: python benchmarks/conv_layer.py [--repeats N]
 """
@@ -63,6 +64,23 @@ def naive_pool_forward(x):
 def naive_pool_backward(x, y, dy):
     mask = x == np.repeat(np.repeat(y, 2, axis=1), 2, axis=2)
     return mask * np.repeat(np.repeat(dy, 2, axis=1), 2, axis=2)
+
+
+def with_one_worker(function):
+    """function, run with TINYCNN_WORKERS=1 (the chunks one after another, parallel kernels)."""
+
+    def run():
+        before = os.environ.get("TINYCNN_WORKERS")
+        os.environ["TINYCNN_WORKERS"] = "1"
+        try:
+            function()
+        finally:
+            if before is None:
+                del os.environ["TINYCNN_WORKERS"]
+            else:
+                os.environ["TINYCNN_WORKERS"] = before
+
+    return run
 
 
 def compile_times(repeats=3):
@@ -180,7 +198,11 @@ def main():
             transformed_input, tiles_h, tiles_w, dx
         ),
         "Conv2D fwd+bwd (tinycnn)": layer_forward_backward,
+        "Conv2D fwd+bwd (tinycnn, 1 worker)": with_one_worker(layer_forward_backward),
         "Conv2D fwd+bwd (tinycnn, im2col)": lambda: layer_forward_backward(conv_im2col),
+        "Conv2D fwd+bwd (tinycnn, im2col, 1 worker)": with_one_worker(
+            lambda: layer_forward_backward(conv_im2col)
+        ),
         "Conv2D fwd+bwd (naive NumPy im2col)": naive_layer_forward_backward,
     }
     peers, peer_note = torch_contenders()
@@ -218,6 +240,11 @@ def main():
         lines.append(f"\ntinycnn layer / {torch_name}: **{ratio:.2f}x** (target: at most 1.2x)")
     by_im2col = timings["Conv2D fwd+bwd (tinycnn, im2col)"]["median_ms"]
     lines.append(f"\ntinycnn layer / the same layer by im2col: **{ours / by_im2col:.2f}x**")
+    one_worker = timings["Conv2D fwd+bwd (tinycnn, 1 worker)"]["median_ms"]
+    lines.append(
+        f"\ntinycnn layer, one core per chunk ({payload['machine']['tinycnn_chunk_workers']} workers) / with one worker: "
+        f"**{ours / one_worker:.2f}x**"
+    )
     if compile_result:
         lines += [
             "",
