@@ -4,6 +4,7 @@ Shapes are drawn by Hypothesis: batch, height, width, channels, filters, kernel 
 strides, padding; combinations a layer cannot take are skipped with `assume`.
 """
 
+import os
 from unittest import mock
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy
 from tinycnn import reference as ref
-from tinycnn.layers import conv_winograd
+from tinycnn.layers import conv, conv_winograd
 
 from .helpers import assert_close, built
 
@@ -21,7 +22,7 @@ TOLERANCE = 1e-9
 
 
 @given(
-    batch=st.integers(1, 3),
+    batch=st.integers(1, 5),
     height=st.integers(1, 8),
     width=st.integers(1, 8),
     channels=st.integers(1, 3),
@@ -31,27 +32,51 @@ TOLERANCE = 1e-9
     stride_h=st.integers(1, 3),
     stride_w=st.integers(1, 3),
     padding=st.sampled_from(["valid", "same"]),
+    chunking=st.sampled_from(["one image per chunk", "as configured"]),
+    keep_cols=st.booleans(),
+    workers=st.sampled_from(["1", "2", "3"]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_conv2d_matches_naive(
-    batch, height, width, channels, filters, kernel_h, kernel_w, stride_h, stride_w, padding, seed
+    batch,
+    height,
+    width,
+    channels,
+    filters,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    padding,
+    chunking,
+    keep_cols,
+    workers,
+    seed,
 ):
-    """Conv2D forward and backward (dx, dkernel, dbias) equal the naive loops to 1e-9."""
+    """Conv2D by im2col, forward and backward (dx, dkernel, dbias), equals the naive loops to
+    1e-9: chunks of one image or as configured, on 1-3 chunk workers, with forward's patches kept
+    for backward or unfolded again."""
     if padding == "valid":
         assume(height >= kernel_h and width >= kernel_w)
     strides = (stride_h, stride_w)
     layer = built(
-        Conv2D(filters, (kernel_h, kernel_w), strides=strides, padding=padding),
+        Conv2D(filters, (kernel_h, kernel_w), strides=strides, padding=padding, algorithm="im2col"),
         (height, width, channels),
         seed=seed,
     )
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, height, width, channels))
     kernel, bias = layer.params["kernel"], layer.params["bias"]
-    y = layer.forward(x)
+    chunk_bytes = 1 if chunking == "one image per chunk" else conv.CHUNK_BYTES
+    with (
+        mock.patch.object(conv, "CHUNK_BYTES", chunk_bytes),
+        mock.patch.object(conv, "KEEP_COLS_BYTES", conv.KEEP_COLS_BYTES if keep_cols else 0),
+        mock.patch.dict(os.environ, {"TINYCNN_WORKERS": workers}),
+    ):
+        y = layer.forward(x)
+        dy = rng.standard_normal(y.shape)
+        dx = layer.backward(dy)
     assert_close(y, ref.conv2d_forward(x, kernel, bias, strides, padding), TOLERANCE)
-    dy = rng.standard_normal(y.shape)
-    dx = layer.backward(dy)
     expected_dx, expected_dkernel, expected_dbias = ref.conv2d_backward(x, kernel, dy, strides, padding)
     assert_close(dx, expected_dx, TOLERANCE)
     assert_close(layer.grads["kernel"], expected_dkernel, TOLERANCE)
@@ -66,12 +91,15 @@ def test_conv2d_matches_naive(
     filters=st.integers(1, 4),
     padding=st.sampled_from(["valid", "same"]),
     chunk_bytes=st.sampled_from([1, conv_winograd.CHUNK_BYTES]),
+    workers=st.sampled_from(["1", "2", "3"]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_conv2d_winograd_matches_naive(batch, height, width, channels, filters, padding, chunk_bytes, seed):
+def test_conv2d_winograd_matches_naive(
+    batch, height, width, channels, filters, padding, chunk_bytes, workers, seed
+):
     """A 3x3 Conv2D by Winograd's F(4x4, 3x3): forward and backward equal the naive loops to 1e-9,
     for outputs that fill their last 4x4 tiles or not, padded or not, in one chunk or one image
-    per chunk."""
+    per chunk, on 1-3 chunk workers."""
     if padding == "valid":
         assume(height >= 3 and width >= 3)
     layer = built(
@@ -80,7 +108,10 @@ def test_conv2d_winograd_matches_naive(batch, height, width, channels, filters, 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, height, width, channels))
     kernel, bias = layer.params["kernel"], layer.params["bias"]
-    with mock.patch.object(conv_winograd, "CHUNK_BYTES", chunk_bytes):
+    with (
+        mock.patch.object(conv_winograd, "CHUNK_BYTES", chunk_bytes),
+        mock.patch.dict(os.environ, {"TINYCNN_WORKERS": workers}),
+    ):
         y = layer.forward(x)
         dy = rng.standard_normal(y.shape)
         dx = layer.backward(dy)
