@@ -48,11 +48,12 @@ def cpu_model():
 
 def machine_facts():
     """CPU, cores, library versions and thread settings, recorded with every result."""
-    import numba
     import numpy
 
-    import tinycnn.kernels.numba_kernels  # noqa: F401  (chooses the threading layer tinycnn runs with)
-    from tinycnn import workers
+    from tinycnn import settings
+    from tinycnn.kernels.dispatch import load_numba
+
+    numba = load_numba()  # with the threading layer tinycnn runs with
 
     facts = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -63,7 +64,7 @@ def machine_facts():
         "numba": numba.__version__,
         "numba_threads": numba.get_num_threads(),
         "numba_threading_layer": numba.config.THREADING_LAYER,
-        "tinycnn_chunk_workers": workers.count(),
+        "tinycnn_chunk_workers": settings.current().workers,
         "blas": _blas_description(),
         "env": {
             key: os.environ[key]

@@ -5,9 +5,10 @@ Input (128, 26, 26, 32), 3x3 kernel, 64 filters (output (128, 24, 24, 64)), then
 - the naive NumPy way (fancy-index gather, np.add.at scatter, fresh arrays every call),
 - the bytes-moved floor (a plain copy of as many bytes as the kernel writes),
 - the Winograd F(4x4, 3x3) transforms the layer runs at this size (tinycnn.winograd),
-- the whole Conv2D layer forward+backward, by Winograd (its choice here) and by im2col, each
-  also with one chunk worker (every chunk in turn, kernels split across the cores: see
-  tinycnn.workers), vs PyTorch's conv2d (NCHW and channels-last),
+- the whole Conv2D layer forward+backward as the fast engine runs it, by Winograd (its choice
+  here) and by im2col, each also with one chunk worker (every chunk in turn, kernels split across
+  the cores: see tinycnn.engine.workers), and as written (the plain engine), vs PyTorch's conv2d
+  (NCHW and channels-last),
 - cold compile vs cached load of the kernels (fresh processes, private Numba cache).
 All contenders are timed round-robin in one run. Usage: python benchmarks/conv_layer.py [--repeats N]
 """
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import format_timing, interleaved, machine_facts, write_results  # noqa: E402
 
 import tinycnn  # noqa: E402
-from tinycnn import Conv2D, MaxPool2D, kernels, winograd  # noqa: E402
+from tinycnn import Conv2D, MaxPool2D, Sequential, kernels, settings, winograd  # noqa: E402
 
 N, H, W, C, F, K = 128, 26, 26, 32, 64, 3
 OH, OW = H - K + 1, W - K + 1
@@ -67,18 +68,11 @@ def naive_pool_backward(x, y, dy):
 
 
 def with_one_worker(function):
-    """function, run with TINYCNN_WORKERS=1 (the chunks one after another, parallel kernels)."""
+    """function, run with one chunk worker (the chunks one after another, threaded kernels)."""
 
     def run():
-        before = os.environ.get("TINYCNN_WORKERS")
-        os.environ["TINYCNN_WORKERS"] = "1"
-        try:
+        with settings.use(workers=1):
             function()
-        finally:
-            if before is None:
-                del os.environ["TINYCNN_WORKERS"]
-            else:
-                os.environ["TINYCNN_WORKERS"] = before
 
     return run
 
@@ -142,14 +136,14 @@ def main():
     indices = naive_indices()
 
     conv = Conv2D(F, K)
-    conv.build((H, W, C), rng)
-    conv_im2col = Conv2D(F, K, algorithm="im2col")
-    conv_im2col.build((H, W, C), rng)
+    model = Sequential([conv], input_shape=(H, W, C), seed=0)
+    model_im2col = Sequential([Conv2D(F, K, algorithm="im2col")], input_shape=(H, W, C), seed=0)
+    model_as_written = Sequential([Conv2D(F, K)], input_shape=(H, W, C), seed=0, engine="plain")
     dy = rng.standard_normal((N, OH, OW, F), dtype=np.float32)
 
-    def layer_forward_backward(layer=conv):
-        layer.forward(x, training=True)
-        layer.backward(dy)
+    def layer_forward_backward(network=model):
+        network.forward(x, training=True)
+        network.backward(dy)
 
     tiles_h, tiles_w = winograd.tiles(OH, OW)
     transformed_input = np.empty((winograd.POSITIONS, N * tiles_h * tiles_w, C), np.float32)
@@ -167,41 +161,46 @@ def main():
     pool = MaxPool2D(2)
     pool.build((OH, OW, F))
     activations = rng.standard_normal((N, OH, OW, F), dtype=np.float32)
-    pooled = pool.forward(activations, training=True)
+    pooled = pool.forward(activations, training=True, keep=False)
     pool_gradient = rng.standard_normal(pooled.shape, dtype=np.float32)
     argmax = np.empty(pooled.shape, np.int32)
     pool_out = np.empty_like(pooled)
     activations_gradient = np.empty_like(activations)
 
     contenders = {
-        "im2col (tinycnn)": lambda: kernels.im2col(x, K, K, 1, 1, 0, 0, OH, OW, cols),
+        "im2col (tinycnn)": lambda: kernels.im2col_into(x, K, K, 1, 1, 0, 0, OH, OW, cols),
         "im2col (naive NumPy, allocating)": lambda: naive_im2col(x, indices),
         "copy floor (cols bytes)": lambda: np.copyto(cols, copy_source),
-        "col2im (tinycnn)": lambda: kernels.col2im(cols, K, K, 1, 1, 0, 0, OH, OW, dx),
+        "col2im (tinycnn)": lambda: kernels.col2im_into(cols, K, K, 1, 1, 0, 0, OH, OW, dx),
         "col2im (naive NumPy, np.add.at)": lambda: naive_col2im(cols, indices),
-        "pool forward (tinycnn)": lambda: kernels.maxpool_forward(activations, 2, 2, 2, 2, pool_out, argmax),
+        "pool forward (tinycnn)": lambda: kernels.maxpool_forward_into(
+            activations, 2, 2, 2, 2, pool_out, argmax
+        ),
         "pool forward (naive NumPy)": lambda: naive_pool_forward(activations),
-        "pool backward (tinycnn)": lambda: kernels.maxpool_backward(
+        "pool backward (tinycnn)": lambda: kernels.maxpool_backward_into(
             pool_gradient, argmax, 2, 2, 2, 2, activations_gradient
         ),
         "pool backward (naive NumPy)": lambda: naive_pool_backward(activations, pooled, pool_gradient),
-        "Winograd input transform (tinycnn)": lambda: kernels.winograd_input_transform(
-            x, tiles_h, tiles_w, transformed_input
+        "Winograd input transform (tinycnn)": lambda: kernels.winograd_input_transform_into(
+            x, tiles_h, tiles_w, transformed_input, 0
         ),
-        "Winograd output transform (tinycnn)": lambda: kernels.winograd_output_transform(
+        "Winograd output transform (tinycnn)": lambda: kernels.winograd_output_transform_into(
             products, tiles_h, tiles_w, activations
         ),
-        "Winograd gradient transform (tinycnn)": lambda: kernels.winograd_gradient_transform(
+        "Winograd gradient transform (tinycnn)": lambda: kernels.winograd_gradient_transform_into(
             activations, tiles_h, tiles_w, transformed_gradient
         ),
-        "Winograd input gradient (tinycnn)": lambda: kernels.winograd_input_gradient(
+        "Winograd input gradient (tinycnn)": lambda: kernels.winograd_input_gradient_into(
             transformed_input, tiles_h, tiles_w, dx
         ),
         "Conv2D fwd+bwd (tinycnn)": layer_forward_backward,
         "Conv2D fwd+bwd (tinycnn, 1 worker)": with_one_worker(layer_forward_backward),
-        "Conv2D fwd+bwd (tinycnn, im2col)": lambda: layer_forward_backward(conv_im2col),
+        "Conv2D fwd+bwd (tinycnn, im2col)": lambda: layer_forward_backward(model_im2col),
         "Conv2D fwd+bwd (tinycnn, im2col, 1 worker)": with_one_worker(
-            lambda: layer_forward_backward(conv_im2col)
+            lambda: layer_forward_backward(model_im2col)
+        ),
+        "Conv2D fwd+bwd (tinycnn, as written: plain engine)": lambda: layer_forward_backward(
+            model_as_written
         ),
         "Conv2D fwd+bwd (naive NumPy im2col)": naive_layer_forward_backward,
     }
@@ -225,7 +224,7 @@ def main():
         "# Conv layer benchmark: the reference network's second convolution",
         "",
         f"Input (128, 26, 26, 32), 3x3, 64 filters, then 2x2 max-pool. Backend: {tinycnn.backend()}; "
-        f"the layer computes by {conv.algorithm_in_use(N)} (tinycnn.winograd). "
+        f"the fast engine runs the layer as: {model.plan(N)[0].how}. "
         f"{args.repeats} interleaved runs each; median (min–max).",
         "",
         "| contender | time | vs tinycnn layer |",

@@ -31,7 +31,7 @@ def time_steps(model, images, labels, steps):
     from tinycnn import Adam, SoftmaxCrossEntropy
 
     loss, optimizer = SoftmaxCrossEntropy(), Adam(learning_rate=1e-3, epsilon=1e-7)
-    plan = model.steps()
+    plan = [row.step for row in model.plan(BATCH)]
     samples = {key: [] for key in ("loss", "optimizer", "step")}
     for index in range(len(plan)):
         samples[("forward", index)], samples[("backward", index)] = [], []
@@ -66,7 +66,8 @@ def time_steps(model, images, labels, steps):
 def gemm_floor_by_step(plan, repeats):
     """{step index: ms of its matrix products alone}; machine_limit names them conv1, conv2,
     dense1, dense2 in the order the Conv2D and Dense layers come."""
-    from tinycnn import Conv2D, Dense
+    from tinycnn import Conv2D, Dense, settings
+    from tinycnn.engine.convolution import choose_algorithm
 
     shapes = {**training_step_gemms(), **training_step_gemms(algorithm="winograd")}
     timings = interleaved(gemm_contenders(shapes, np.random.default_rng(0)), repeats)
@@ -77,7 +78,9 @@ def gemm_floor_by_step(plan, repeats):
             if kind:
                 counts[kind] += 1
                 prefix = f"{kind}{counts[kind]} "
-                winograd = kind == "conv" and layer.algorithm_in_use(BATCH) == "winograd"
+                winograd = kind == "conv" and (
+                    choose_algorithm(layer, BATCH, settings.current().conv_algorithm) == "winograd"
+                )
                 floors[index] = sum(
                     t["median_ms"]
                     for name, t in timings.items()

@@ -85,13 +85,12 @@ class Recognizer:
         self._threshold = float(value)
 
     def warmup(self):
-        """Compile (or load) the kernels and run the network once, so the first stroke is fast.
-        Single images never use the Winograd kernels (Conv2D keeps im2col below 8 images), whose
-        compilation would add half a minute to a first start with an empty cache."""
+        """Compile (or load) the kernels single images use and run the network once, so the first
+        stroke is fast (the Winograd kernels, which single images never run, would add half a
+        minute to a first start with an empty cache)."""
         import tinycnn
-        from tinycnn.kernels import SMALL_BATCH_KERNELS
 
-        tinycnn.warmup(SMALL_BATCH_KERNELS)
+        tinycnn.warmup(batch_size=1)
         self.predict_proba(np.zeros((1, MNIST_SIZE, MNIST_SIZE), np.float32))
 
     # --- prediction -----------------------------------------------------------------------

@@ -30,8 +30,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
 SCHEDULES = ("constant", "cosine", "onecycle")
 DEFAULT_LEARNING_RATES = {"sgd": 0.05, "momentum": 0.02, "adam": 1e-3, "adadelta": 1.0}
 CHECKPOINT = "checkpoint.npz"
-STATE_KEY = "__training_state__"
-OPTIMIZER_PREFIX = "optimizer/"
+LEGACY_STATE_KEY = "__training_state__"  # checkpoints of HandDigit before tinycnn.checkpoint
 
 
 @dataclass
@@ -112,6 +111,33 @@ class TrainConfig:
         if out_dir is not None:
             parts.append(f"--out {out_dir}")
         return " ".join(parts)
+
+
+def _read_checkpoint_metadata(path):
+    """The training state a checkpoint's metadata holds (read before the model is built: its
+    configuration says how to build the run)."""
+    import zipfile
+
+    from tinycnn import checkpoint
+    from tinycnn.errors import WeightsFileError
+
+    try:
+        metadata = checkpoint.read_metadata(path)
+    except WeightsFileError:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                legacy = f"{LEGACY_STATE_KEY}.npy" in archive.namelist()
+        except (OSError, zipfile.BadZipFile):
+            legacy = False
+        if legacy:
+            raise ValueError(
+                f"{path} was written by an earlier HandDigit, which this one cannot resume; its weights.npz "
+                "and best.npz still load. Start a new run to train further."
+            ) from None
+        raise
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("config"), dict):
+        raise WeightsFileError(f"{path}: not a HandDigit training checkpoint")
+    return metadata
 
 
 class TrainingInterrupted(Exception):
@@ -305,27 +331,16 @@ class Trainer:
     @classmethod
     def resume(cls, out_dir, epochs=None, data=None, data_dir=None, callbacks=()):
         """Continue the run saved in `out_dir` (optionally to a new total of `epochs`)."""
-        from tinycnn.model import ARCHITECTURE_KEY
-        from tinycnn.weights_file import read_npz
+        from tinycnn import checkpoint
 
         path = Path(out_dir) / CHECKPOINT
         if not path.is_file():
             raise FileNotFoundError(f"{out_dir}: no {CHECKPOINT} to resume from (start a new run with --out)")
-        arrays = read_npz(path)
-        state = json.loads(str(arrays.pop(STATE_KEY)))
-        config = TrainConfig.from_dict({**state["config"], **({"epochs": epochs} if epochs else {})})
+        config = _read_checkpoint_metadata(path)["config"]
+        config = TrainConfig.from_dict({**config, **({"epochs": epochs} if epochs else {})})
         trainer = cls(config, out_dir, data=data, data_dir=data_dir, callbacks=callbacks)
         trainer._prepare()
-        optimizer_state = {
-            key[len(OPTIMIZER_PREFIX) :]: arrays.pop(key)
-            for key in list(arrays)
-            if key.startswith(OPTIMIZER_PREFIX)
-        }
-        arrays.pop(ARCHITECTURE_KEY, None)
-        trainer.model.set_weights(arrays, source=str(path))
-        trainer.optimizer.load_state_dict(optimizer_state)
-        trainer.rng.bit_generator.state = state["rng"]
-        trainer.model.set_rng_state(state["model_rng"])
+        state = checkpoint.load(path, trainer.model, trainer.optimizer, generators={"batches": trainer.rng})
         trainer.history = state["history"]
         trainer.completed_epochs = state["completed_epochs"]
         trainer.elapsed_seconds = state["elapsed_seconds"]
@@ -404,8 +419,7 @@ class Trainer:
 
     # --- files ----------------------------------------------------------------------------
     def _save(self, record):
-        from tinycnn.model import ARCHITECTURE_KEY
-        from tinycnn.weights_file import write_npz_atomic
+        from tinycnn import checkpoint
 
         score = record.get("val_accuracy")
         if score is None or score > self.best_val_accuracy:  # without validation, the latest is best
@@ -418,16 +432,14 @@ class Trainer:
             "elapsed_seconds": self.elapsed_seconds,
             "best_val_accuracy": self.best_val_accuracy,
             "history": self.history,
-            "rng": self.rng.bit_generator.state,
-            "model_rng": self.model.rng_state(),
         }
-        arrays = {
-            ARCHITECTURE_KEY: np.array(json.dumps(self.model.architecture())),
-            **self.model.get_weights(),
-            **{OPTIMIZER_PREFIX + key: value for key, value in self.optimizer.state_dict().items()},
-            STATE_KEY: np.array(json.dumps(state)),
-        }
-        write_npz_atomic(self.out_dir / CHECKPOINT, arrays)
+        checkpoint.save(
+            self.out_dir / CHECKPOINT,
+            self.model,
+            self.optimizer,
+            generators={"batches": self.rng},
+            metadata=state,
+        )
         self._write_history()
 
     def summary(self):

@@ -6,6 +6,10 @@
     model.predict(x)                                # inference in batches, keeps nothing
     model.save("weights.npz"); Sequential.load("weights.npz")
 
+An engine runs the layers (tinycnn.engine): "fast" (the default) plans them for speed, "plain"
+runs each layer's own forward and backward as written. `model.engine = "plain"` switches;
+`print(model.plan())` shows what runs. Both give the same results up to float rounding.
+
 Weights files are .npz archives: one array per parameter, named "layer_name/key", plus
 "__architecture__" (JSON: format version, input shape, dtype, each layer's class and config).
 Loading rebuilds the architecture and validates every array (present, shape, dtype, finite).
@@ -15,6 +19,7 @@ import json
 
 import numpy as np
 
+from tinycnn import engine as engines
 from tinycnn.errors import ShapeError, WeightsFileError
 from tinycnn.layers import LAYER_CLASSES, Layer
 from tinycnn.layers.base import SUPPORTED_DTYPES, format_shape
@@ -28,7 +33,7 @@ ARCHITECTURE_KEY = "__architecture__"
 class Sequential:
     """Layers applied one after another; builds every layer's parameters at construction."""
 
-    def __init__(self, layers, input_shape, dtype=np.float32, seed=None, name="sequential"):
+    def __init__(self, layers, input_shape, dtype=np.float32, seed=None, name="sequential", engine="fast"):
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -48,6 +53,16 @@ class Sequential:
         for layer in self.layers:
             shape = layer.build(shape, rng, self.dtype)
         self.output_shape = shape
+        self.engine = engine
+
+    @property
+    def engine(self):
+        """The name of the engine that runs the layers: "fast" or "plain" (tinycnn.engine)."""
+        return self._engine.name
+
+    @engine.setter
+    def engine(self, name):
+        self._engine = engines.make(name, self.layers)
 
     def _name_layers(self):
         taken = {layer.name for layer in self.layers if layer.name}
@@ -67,22 +82,9 @@ class Sequential:
             taken.add(candidate)
 
     # --- running --------------------------------------------------------------------------
-    def steps(self):
-        """What forward and backward run: the layers, with runs of Conv2D -> ReLU (-> MaxPool2D)
-        fused into one pass per chunk of images (tinycnn.fusion; TINYCNN_FUSE=0 turns it off)."""
-        from tinycnn import fusion
-
-        key = (fusion.enabled(), tuple(id(layer) for layer in self.layers))
-        if getattr(self, "_plan_key", None) != key:  # the blocks keep what backward needs: reuse them
-            self._plan, self._plan_key = fusion.plan(self.layers), key
-        return self._plan
-
     def forward(self, x, training=False):
         """Logits for a batch x (N, *input_shape); each layer keeps what its backward needs."""
-        x = self._check_input(x)
-        for step in self.steps():
-            x = step.forward(x, training=training)
-        return x
+        return self._engine.forward(self._check_input(x), training=training)
 
     def backward(self, dy, input_gradient=True):
         """Back-propagate dL/d(output) through every layer (filling grads); return dL/dx.
@@ -90,10 +92,7 @@ class Sequential:
         With `input_gradient=False` the first layer skips its input gradient (training needs
         none: it is the most expensive pass of a first convolution) and None is returned.
         """
-        steps = self.steps()
-        for index in range(len(steps) - 1, -1, -1):
-            dy = steps[index].backward(dy, input_gradient=input_gradient or index > 0)
-        return dy
+        return self._engine.backward(dy, input_gradient=input_gradient)
 
     def predict(self, x, batch_size=256):
         """Inference outputs (N, *output_shape) in batches; nothing is kept for backward."""
@@ -101,13 +100,17 @@ class Sequential:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}")
         outputs = np.empty((x.shape[0], *self.output_shape), self.dtype)
-        steps = self.steps()
         for start in range(0, x.shape[0], batch_size):
             batch = x[start : start + batch_size]
-            for step in steps:
-                batch = step.forward(batch, training=False, keep=False)
-            outputs[start : start + batch_size] = batch
+            outputs[start : start + batch_size] = self._engine.forward(batch, training=False, keep=False)
         return outputs
+
+    def plan(self, batch_size=128):
+        """How the engine runs the layers for batches of `batch_size` images: a table (print it),
+        one row per step, the layers it covers and how it runs them (tinycnn.engine.plan)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"plan: batch_size must be a positive int, got {batch_size!r}")
+        return self._engine.plan(int(batch_size))
 
     def _check_input(self, x):
         if not isinstance(x, np.ndarray):
@@ -115,6 +118,11 @@ class Sequential:
         if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
             raise ShapeError(
                 f"{self.name}: expected input of shape {format_shape(self.input_shape)}, got {tuple(x.shape)}"
+            )
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ShapeError(
+                f"{self.name}: expected floating-point input, got dtype {x.dtype} "
+                "(scale integer images to floats first, e.g. x / 255)"
             )
         return x
 
@@ -196,8 +204,11 @@ class Sequential:
         return write_npz_atomic(path, arrays)
 
     @classmethod
-    def load(cls, path):
-        """Rebuild the model saved at `path` (architecture and weights), validating everything."""
+    def load(cls, path, engine="fast"):
+        """Rebuild the model saved at `path` (architecture and weights), validating everything;
+        `engine` runs it (weights files do not store one)."""
+        if engine not in engines.ENGINES:
+            raise ValueError(f"engine must be one of {tuple(engines.ENGINES)}, got {engine!r}")
         arrays = read_npz(path)
         architecture = _read_architecture(arrays, path)
         try:
@@ -206,7 +217,11 @@ class Sequential:
                 for spec in architecture["layers"]
             ]
             model = cls(
-                layers, architecture["input_shape"], dtype=architecture["dtype"], name=architecture["name"]
+                layers,
+                architecture["input_shape"],
+                dtype=architecture["dtype"],
+                name=architecture["name"],
+                engine=engine,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise WeightsFileError(f"{path}: the stored architecture is not valid ({error})") from None
@@ -215,16 +230,21 @@ class Sequential:
 
     def load_weights(self, path):
         """Load weights saved from a model of this very architecture into this model."""
-        arrays = read_npz(path)
-        stored = _without_seeds(_read_architecture(arrays, path))
+        self.set_saved_weights(read_npz(path), source=str(path))
+
+    def set_saved_weights(self, arrays, source="weights"):
+        """Copy in weights as `save` stores them ({name: array} with the architecture entry, which
+        must describe this very architecture), validating every array first."""
+        arrays = dict(arrays)
+        stored = _without_seeds(_read_architecture(arrays, source))
         mine = _without_seeds(self.architecture())
         for field in ("input_shape", "dtype", "layers"):
             if stored.get(field) != mine[field]:
                 raise WeightsFileError(
-                    f"{path}: saved for a different architecture ({field}: file has {stored.get(field)}, "
+                    f"{source}: saved for a different architecture ({field}: file has {stored.get(field)}, "
                     f"this model has {mine[field]})"
                 )
-        self.set_weights(arrays, source=str(path))
+        self.set_weights(arrays, source=source)
 
     # --- describing -----------------------------------------------------------------------
     def summary_text(self):
@@ -259,6 +279,7 @@ class Sequential:
             f"Total params: {total:,}",
             f"Trainable params: {total:,}",
             "Non-trainable params: 0",
+            f'Engine: "{self.engine}" (print(model.plan()) shows how it runs the layers)',
             "_" * rule_width,
         ]
         return "\n".join(out)

@@ -1,4 +1,6 @@
-"""Small helpers shared by the tinycnn tests (comparisons, layer building, the kernel modules)."""
+"""Small helpers shared by the tinycnn tests (comparisons, layer building, the kernel variants)."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -34,15 +36,16 @@ def built(layer, input_shape, dtype=np.float64, seed=0):
 
 
 def kernel_module(name):
-    """tinycnn.kernels.numba_kernels or tinycnn.kernels.numpy_kernels (skipped without Numba)."""
-    if name == "numba":
-        pytest.importorskip("numba", reason="the Numba backend needs numba installed")
-        from tinycnn.kernels import numba_kernels
+    """Every kernel's variant `name`, by kernel name (`.im2col`, `.maxpool_forward`, ...): "numba"
+    (the threaded compilation, skipped without Numba), "serial" (the serial one) or "numpy" (the twin)."""
+    from tinycnn.kernels import KERNELS
 
-        return numba_kernels
-    from tinycnn.kernels import numpy_kernels
-
-    return numpy_kernels
+    if name == "numpy":
+        return SimpleNamespace(**{kernel.name: kernel.numpy_twin for kernel in KERNELS})
+    pytest.importorskip("numba", reason="the Numba backend needs numba installed")
+    return SimpleNamespace(
+        **{kernel.name: kernel.threaded if name == "numba" else kernel.serial for kernel in KERNELS}
+    )
 
 
 KERNEL_MODULE_NAMES = ["numba", "numpy"]

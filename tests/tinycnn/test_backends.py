@@ -120,33 +120,39 @@ def test_import_does_not_import_numba():
 
 
 @pytest.mark.skipif(not JIT_ENABLED, reason="compiles Numba kernels")
-def test_warmup_of_some_kernels_leaves_the_others_uncompiled():
-    """warmup(SMALL_BATCH_KERNELS), what the drawing app runs, compiles (or loads) those kernels and
-    their serial twins and not the Winograd ones, which a first start would wait half a minute for."""
+def test_warmup_for_single_images_leaves_the_winograd_kernels_uncompiled():
+    """warmup(batch_size=1), what the drawing app runs, compiles (or loads) both variants of every
+    kernel single images use and none of the Winograd ones, which a first start would wait half a
+    minute for; warmup(batch_size=8) compiles those too."""
     code = (
         "import tinycnn\n"
-        "from tinycnn.kernels import SMALL_BATCH_KERNELS, KERNELS, numba_kernels as k\n"
-        "tinycnn.warmup(SMALL_BATCH_KERNELS)\n"
-        "ready = {n for n in KERNELS for s in ('', '_serial') if getattr(k, n + s).signatures}\n"
-        "print(sorted(ready) == sorted(SMALL_BATCH_KERNELS), any(n.startswith('winograd') for n in ready))\n"
+        "from tinycnn.kernels import KERNELS\n"
+        "from tinycnn.engine import winograd\n"
+        "def ready():\n"
+        "    return {k.name for k in KERNELS if k._threaded is not None and k._serial is not None}\n"
+        "tinycnn.warmup(batch_size=1)\n"
+        "print(ready() == {k.name for k in KERNELS if k not in winograd.KERNELS}, any(k in winograd.KERNELS for k in KERNELS if k.name in ready()))\n"
+        "tinycnn.warmup(batch_size=8)\n"
+        "print(ready() == {k.name for k in KERNELS})\n"
     )
-    assert run_with_the_default_backend(code).split() == ["True", "False"]
+    assert run_with_the_default_backend(code).split() == ["True", "False", "True"]
 
 
-def test_warmup_of_an_unknown_kernel_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown kernel names \['im2cool'\]"):
-        tinycnn.warmup(["im2col", "im2cool"])
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, True, "1"])
+def test_warmup_of_a_bad_batch_size_is_a_clear_error(batch_size):
+    with pytest.raises(ValueError, match="warmup: batch_size must be a positive int or None"):
+        tinycnn.warmup(batch_size=batch_size)
 
 
 def test_unknown_backend_name_is_a_clear_error():
-    """TINYCNN_BACKEND=cuda fails on first kernel use with a ValueError listing the choices."""
-    code = "import tinycnn\ntry:\n    tinycnn.backend()\nexcept ValueError as error:\n    print(error)\n"
+    """TINYCNN_BACKEND=cuda fails at import with a ValueError listing the choices."""
+    code = "try:\n    import tinycnn\nexcept ValueError as error:\n    print(error)\n"
     env = {**os.environ, "TINYCNN_BACKEND": "cuda"}
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "TINYCNN_BACKEND must be one of ('numba', 'numpy'), got 'cuda'" in result.stdout
+    assert "TINYCNN_BACKEND must be one of ('auto', 'numba', 'numpy'), got 'cuda'" in result.stdout
 
 
 def test_concurrent_predict_on_two_models_matches_sequential():

@@ -1,5 +1,6 @@
-"""The layer and model contracts: fresh outputs (never workspace views), inputs left untouched,
-forward/backward pairing, inference mode, predict, and gradients that overwrite, not accumulate."""
+"""The layer and model contracts, for the layers as written and for the fast engine's steps: fresh
+outputs (never workspace views), inputs left untouched, forward/backward pairing, inference mode,
+predict, and gradients that overwrite, not accumulate."""
 
 import subprocess
 import sys
@@ -13,54 +14,87 @@ from tinycnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential
 from .helpers import assert_close, built
 
 ROOT = Path(__file__).resolve().parents[2]
+ENGINES = ["plain", "fast"]
 
 
-def small_network(dropout=True, seed=1):
+def small_network(dropout=True, seed=1, engine="fast"):
     """conv same -> relu -> pool -> conv strided -> relu -> [dropout] -> flatten -> dense, float64."""
     layers = [Conv2D(3, 3, padding="same"), ReLU(), MaxPool2D(2), Conv2D(4, (2, 3), strides=(1, 2)), ReLU()]
     layers += [Dropout(0.5)] if dropout else []
     layers += [Flatten(), Dense(5)]
-    return Sequential(layers, input_shape=(8, 9, 2), dtype=np.float64, seed=seed)
+    return Sequential(layers, input_shape=(8, 9, 2), dtype=np.float64, seed=seed, engine=engine)
 
 
-def workspace_buffers(layer):
-    return list(layer.workspace._buffers.values())
+class Alone:
+    """A layer on its own: as written (engine "plain": its own forward/backward), or as the only
+    layer of a float64 model run by the fast engine."""
+
+    def __init__(self, layer, shape, engine):
+        self.layer, self.engine = layer, engine
+        if engine == "plain":
+            built(layer, shape)
+        else:
+            self.model = Sequential([layer], input_shape=shape, dtype=np.float64, seed=0)
+
+    @property
+    def output_shape(self):
+        return self.layer.output_shape
+
+    def forward(self, x, training=False, keep=True):
+        if self.engine == "plain":
+            return self.layer.forward(x, training=training, keep=keep)
+        if not keep:
+            return self.model.predict(x)
+        return self.model.forward(x, training=training)
+
+    def backward(self, dy):
+        return self.layer.backward(dy) if self.engine == "plain" else self.model.backward(dy)
+
+    def workspace_buffers(self):
+        step = self.model.plan(2)[0].step
+        return list(step.workspace._buffers.values())
 
 
 @pytest.mark.parametrize(
     "make", [lambda: Conv2D(3, 3, padding="same"), lambda: Conv2D(2, 2, strides=2), lambda: MaxPool2D(2)]
 )
-def test_outputs_survive_the_next_forward_and_are_not_workspace_views(make):
-    """A second forward leaves the first output intact; outputs and dx never share workspace memory."""
-    layer = built(make(), (6, 6, 2))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_outputs_survive_the_next_forward_and_are_not_workspace_views(make, engine):
+    """A second forward leaves the first output intact; outputs and dx never share the fast
+    engine's workspace memory."""
+    layer = Alone(make(), (6, 6, 2), engine)
     rng = np.random.default_rng(0)
     x1, x2 = rng.standard_normal((4, 6, 6, 2)), rng.standard_normal((4, 6, 6, 2))
     y1 = layer.forward(x1)
     y1_copy = y1.copy()
-    y2 = layer.forward(x2)
+    y2 = layer.forward(x2, training=True)
     np.testing.assert_array_equal(y1, y1_copy)
     dx = layer.backward(np.ones_like(y2))
-    assert workspace_buffers(layer), "the layer was expected to use its workspace"
-    for buffer in workspace_buffers(layer):
-        for array in (y1, y2, dx):
-            assert not np.shares_memory(array, buffer)
+    if engine == "fast":
+        buffers = layer.workspace_buffers()
+        assert buffers, "the step was expected to use its workspace"
+        for buffer in buffers:
+            for array in (y1, y2, dx):
+                assert not np.shares_memory(array, buffer)
 
 
 @pytest.mark.parametrize(
     "make", [lambda: Conv2D(3, (2, 3), strides=(2, 1), padding="same"), lambda: MaxPool2D(2)]
 )
-def test_smaller_batch_after_larger_reuses_workspace_correctly(make):
-    """A batch of 2 after a batch of 5 (a view of the bigger buffer) gives what a fresh layer gives."""
-    layer, fresh = built(make(), (6, 7, 2)), built(make(), (6, 7, 2))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_smaller_batch_after_larger_reuses_workspace_correctly(make, engine):
+    """A batch of 2 after a batch of 5 (a view of the bigger buffer) gives what a fresh one gives."""
+    layer, fresh = Alone(make(), (6, 7, 2), engine), Alone(make(), (6, 7, 2), engine)
+    fresh.layer.params = {key: value.copy() for key, value in layer.layer.params.items()}
     rng = np.random.default_rng(1)
     big, small = rng.standard_normal((5, 6, 7, 2)), rng.standard_normal((2, 6, 7, 2))
-    layer.forward(big)
+    layer.forward(big, training=True)
     layer.backward(rng.standard_normal((5, *layer.output_shape)))
     dy = rng.standard_normal((2, *layer.output_shape))
-    np.testing.assert_array_equal(layer.forward(small), fresh.forward(small))
+    np.testing.assert_array_equal(layer.forward(small, training=True), fresh.forward(small, training=True))
     np.testing.assert_array_equal(layer.backward(dy), fresh.backward(dy))
-    for key in layer.grads:
-        np.testing.assert_array_equal(layer.grads[key], fresh.grads[key])
+    for key in layer.layer.grads:
+        np.testing.assert_array_equal(layer.layer.grads[key], fresh.layer.grads[key])
 
 
 LAYERS = {
@@ -74,10 +108,11 @@ LAYERS = {
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
-def test_layers_do_not_modify_their_inputs(name):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_layers_do_not_modify_their_inputs(name, engine):
     """forward never changes x and backward never changes dy (training mode, so dropout masks)."""
     make, shape = LAYERS[name]
-    layer = built(make(), shape)
+    layer = Alone(make(), shape, engine)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, *shape))
     dy = rng.standard_normal((3, *layer.output_shape))
@@ -89,15 +124,16 @@ def test_layers_do_not_modify_their_inputs(name):
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
-def test_backward_needs_its_own_forward(name):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_backward_needs_its_own_forward(name, engine):
     """A second backward, or a backward after forward(keep=False), raises a RuntimeError naming the layer."""
     make, shape = LAYERS[name]
-    layer = built(make(), shape)
+    layer = Alone(make(), shape, engine)
     x = np.random.default_rng(0).standard_normal((2, *shape))
     dy = np.ones((2, *layer.output_shape))
     layer.forward(x)
     layer.backward(dy)
-    with pytest.raises(RuntimeError, match=f"{type(layer).__name__}.*backward needs a forward"):
+    with pytest.raises(RuntimeError, match=f"{type(layer.layer).__name__}.*backward needs a forward"):
         layer.backward(dy)
     layer.forward(x, keep=False)
     with pytest.raises(RuntimeError, match="backward needs a forward"):
@@ -105,7 +141,8 @@ def test_backward_needs_its_own_forward(name):
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
-def test_backward_rejects_a_gradient_of_another_batch_size(name):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_backward_rejects_a_gradient_of_another_batch_size(name, engine):
     """backward with dy for fewer images than forward saw raises ShapeError instead of a wrong dx.
 
     Layer.check_gradient only compares dy.shape[1:]; MaxPool2D then returns a dx whose last
@@ -115,17 +152,18 @@ def test_backward_rejects_a_gradient_of_another_batch_size(name):
     from tinycnn import ShapeError
 
     make, shape = LAYERS[name]
-    layer = built(make(), shape)
+    layer = Alone(make(), shape, engine)
     x = np.random.default_rng(0).standard_normal((3, *shape))
     layer.forward(x)
     dy = np.ones((1, *layer.output_shape))  # fewer images than the forward: never out of bounds
-    with pytest.raises(ShapeError, match=f"{type(layer).__name__}.*gradient"):
+    with pytest.raises(ShapeError, match=f"{type(layer.layer).__name__}.*gradient"):
         layer.backward(dy)
 
 
-def test_gradients_overwrite_not_accumulate():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gradients_overwrite_not_accumulate(engine):
     """Two identical forward/backward passes leave identical grads (grads are overwritten)."""
-    model = small_network()
+    model = small_network(engine=engine)
     rng = np.random.default_rng(0)
     x, dy = rng.standard_normal((2, 8, 9, 2)), rng.standard_normal((2, 5))
     model.forward(x)
@@ -138,9 +176,10 @@ def test_gradients_overwrite_not_accumulate():
             np.testing.assert_array_equal(g, first[layer.name, key])
 
 
-def test_input_gradient_false_skips_dx_only():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_input_gradient_false_skips_dx_only(engine):
     """backward(input_gradient=False) returns None but fills the same parameter grads."""
-    model = small_network()
+    model = small_network(engine=engine)
     rng = np.random.default_rng(0)
     x, dy = rng.standard_normal((2, 8, 9, 2)), rng.standard_normal((2, 5))
     model.forward(x)
@@ -153,9 +192,13 @@ def test_input_gradient_false_skips_dx_only():
             np.testing.assert_array_equal(g, expected[layer.name, key])
 
 
-def test_backward_after_inference_forward_treats_dropout_as_identity():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_backward_after_inference_forward_treats_dropout_as_identity(engine):
     """backward after forward(training=False) works and equals the same network without dropout."""
-    with_dropout, without = small_network(dropout=True), small_network(dropout=False)
+    with_dropout, without = (
+        small_network(dropout=True, engine=engine),
+        small_network(dropout=False, engine=engine),
+    )
     without.set_weights(with_dropout.get_weights())
     rng = np.random.default_rng(0)
     x, labels = rng.standard_normal((3, 8, 9, 2)), rng.integers(0, 5, 3)
@@ -175,9 +218,10 @@ def test_backward_after_inference_forward_treats_dropout_as_identity():
         np.testing.assert_array_equal(grads_a[key], grads_b[key])
 
 
-def test_predict_equals_inference_forward_and_keeps_nothing():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_predict_equals_inference_forward_and_keeps_nothing(engine):
     """predict (in batches of 3 over 7 images) equals forward(training=False); backward after it raises."""
-    model = small_network()
+    model = small_network(engine=engine)
     x = np.random.default_rng(0).standard_normal((7, 8, 9, 2))
     expected = model.forward(x, training=False)
     predicted = model.predict(x, batch_size=3)
@@ -185,20 +229,26 @@ def test_predict_equals_inference_forward_and_keeps_nothing():
     assert_close(predicted, expected, 1e-12)
     with pytest.raises(RuntimeError, match="Dense 'dense'.*backward needs a forward"):
         model.backward(np.ones((7, 5)))
+    model.forward(x, training=True)
+    model.predict(x, batch_size=3)  # replaces what the forward kept
+    with pytest.raises(RuntimeError, match="backward needs a forward"):
+        model.backward(np.ones((7, 5)))
 
 
-def test_predict_is_deterministic_and_ignores_dropout():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_predict_is_deterministic_and_ignores_dropout(engine):
     """predict twice gives the same outputs (dropout is off), and does not disturb dropout generators."""
-    model = small_network()
+    model = small_network(engine=engine)
     state = model.rng_state()
     x = np.random.default_rng(0).standard_normal((4, 8, 9, 2))
     np.testing.assert_array_equal(model.predict(x), model.predict(x))
     assert model.rng_state() == state
 
 
-def test_dropout_training_changes_outputs_and_inference_does_not():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dropout_training_changes_outputs_and_inference_does_not(engine):
     """forward(training=True) applies a fresh mask each call; forward(training=False) is repeatable."""
-    model = small_network()
+    model = small_network(engine=engine)
     x = np.random.default_rng(0).standard_normal((4, 8, 9, 2))
     assert not np.array_equal(model.forward(x, training=True), model.forward(x, training=True))
     np.testing.assert_array_equal(model.forward(x), model.forward(x))

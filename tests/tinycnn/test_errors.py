@@ -60,15 +60,20 @@ def test_layer_rejects_bad_input(x, message):
 
 
 def test_model_rejects_bad_input():
-    """Sequential checks the input shape against input_shape, and the first layer rejects integer images."""
+    """Sequential checks the input shape against input_shape and rejects integer images."""
     with pytest.raises(
         ShapeError, match=re.escape("sequential: expected input of shape (N, 5, 6, 1), got (2, 5, 6)")
     ):
         model().forward(np.zeros((2, 5, 6)))
     with pytest.raises(ShapeError, match=re.escape("sequential: expected input of shape (N, 5, 6, 1)")):
         model().predict(np.zeros((2, 6, 5, 1)))
-    with pytest.raises(ShapeError, match="Conv2D 'first': expected floating-point input, got dtype uint8"):
-        model().forward(np.zeros((2, 5, 6, 1), np.uint8))
+    for engine in ("fast", "plain"):
+        network = model()
+        network.engine = engine
+        with pytest.raises(ShapeError, match="sequential: expected floating-point input, got dtype uint8"):
+            network.forward(np.zeros((2, 5, 6, 1), np.uint8))
+        with pytest.raises(ShapeError, match="sequential: expected floating-point input, got dtype int64"):
+            network.predict(np.zeros((2, 5, 6, 1), np.int64))
 
 
 @pytest.mark.parametrize(

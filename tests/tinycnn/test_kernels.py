@@ -1,7 +1,8 @@
-"""Both kernel modules (Numba and the NumPy twin), called directly, against the naive loops.
+"""Every kernel's variants (its threaded Numba compilation and its NumPy twin; the serial
+compilation against the threaded one), called directly, against the naive loops.
 
-The dispatcher `tinycnn.kernels` picks one backend per process, so these tests import
-`tinycnn.kernels.numba_kernels` and `tinycnn.kernels.numpy_kernels` themselves.
+The dispatcher picks one variant per call, so these tests take the variants from each
+`tinycnn.kernels.Kernel` themselves.
 """
 
 import os
@@ -213,16 +214,15 @@ def test_bias_relu_kernel_matches_naive(dtype, rows, channels, seed):
 
 @pytest.mark.skipif(not JIT_ENABLED, reason="the serial twins are Numba compilations")
 def test_serial_twins_compute_exactly_what_the_parallel_kernels_do():
-    """Small work runs each kernel's serial twin (see tinycnn.kernels.SERIAL_BELOW): same loops,
-    compiled without threads, so the results must be identical, bit for bit."""
-    numba_kernels = kernel_module("numba")
+    """Small work runs each kernel's serial twin (see tinycnn.kernels.dispatch.SERIAL_BELOW): same
+    loops, compiled without threads, so the results must be identical, bit for bit."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
     geometry = (3, 2, 1, 2, 1, 1, 8, 5)  # 3x2 kernel, strides (1, 2), padding top 1 left 1
     out_h, out_w = geometry[-2:]
     results = {}
     for suffix in ("", "_serial"):
-        kernel = {name: getattr(numba_kernels, name + suffix) for name in numba_kernels.KERNELS}
+        kernel = vars(kernel_module("serial" if suffix else "numba"))
         cols = np.empty((3 * out_h * out_w, 3 * 2 * 4), np.float32)
         kernel["im2col"](x, *geometry, cols)
         dx = np.empty_like(x)

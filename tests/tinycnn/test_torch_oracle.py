@@ -105,9 +105,12 @@ def assert_float32_close(actual, expected, what, atol=0.0):
     np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=atol, err_msg=what)
 
 
-def test_reference_network_forward_and_gradients_match_torch():
-    """Logits, loss, every parameter gradient and the input gradient of the reference network equal PyTorch's."""
+@pytest.mark.parametrize("engine", ["fast", "plain"])
+def test_reference_network_forward_and_gradients_match_torch(engine):
+    """Logits, loss, every parameter gradient and the input gradient of the reference network equal
+    PyTorch's, under either engine (the fast one runs the second convolution by Winograd here)."""
     model = reference_network(dtype=np.float32, seed=0)
+    model.engine = engine
     twin, pairs = torch_twin(model)
     twin.eval()  # inference mode: dropout off on both sides
     x, labels = batch()

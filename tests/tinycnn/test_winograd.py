@@ -1,14 +1,29 @@
-"""Winograd's F(4x4, 3x3) in Conv2D: the transform matrices, when it is used, and its results in
-the float32 training path against im2col's."""
+"""Winograd's F(4x4, 3x3) in the fast engine: the transform matrices, when it is used, and its
+results in the float32 training path against im2col's."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinycnn import Conv2D, Dropout, Flatten, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy, winograd
+from tinycnn import (
+    Conv2D,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    settings,
+    winograd,
+)
+from tinycnn.engine.convolution import choose_algorithm
 
 from .helpers import assert_close, built
+
+
+def algorithm_in_use(layer, n_images):
+    return choose_algorithm(layer, n_images, settings.current().conv_algorithm)
 
 
 @given(seed=st.integers(0, 2**32 - 1))
@@ -43,31 +58,32 @@ def test_kernel_gradient_is_the_adjoint_of_transform_kernel():
     ],
 )
 def test_which_algorithm_a_layer_uses(layer, channels, expected):
-    assert built(layer(), (10, 10, channels)).algorithm_in_use(128) == expected
+    assert algorithm_in_use(built(layer(), (10, 10, channels)), 128) == expected
 
 
 def test_small_batches_use_im2col_unless_asked():
     """One image (the widget's case) is faster by im2col; a layer pinned to Winograd keeps it."""
     auto, pinned = built(Conv2D(8, 3), (10, 10, 32)), built(Conv2D(8, 3, algorithm="winograd"), (10, 10, 32))
-    assert [auto.algorithm_in_use(n) for n in (1, 7, 8)] == ["im2col", "im2col", "winograd"]
-    assert pinned.algorithm_in_use(1) == "winograd"
+    assert [algorithm_in_use(auto, n) for n in (1, 7, 8)] == ["im2col", "im2col", "winograd"]
+    assert algorithm_in_use(pinned, 1) == "winograd"
 
 
-def test_environment_variable_overrides_auto_only(monkeypatch):
+def test_the_setting_overrides_auto_only():
     auto, pinned = built(Conv2D(8, 3), (10, 10, 32)), built(Conv2D(8, 3, algorithm="winograd"), (10, 10, 32))
-    monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", "im2col")
-    assert (auto.algorithm_in_use(128), pinned.algorithm_in_use(128)) == ("im2col", "winograd")
-    monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", "fft")
-    with pytest.raises(ValueError, match="TINYCNN_CONV_ALGORITHM must be one of"):
-        auto.forward(np.zeros((1, 10, 10, 32)))
+    strided = built(Conv2D(8, 3, strides=2), (10, 10, 32))
+    with settings.use(conv_algorithm="im2col"):
+        assert (algorithm_in_use(auto, 128), algorithm_in_use(pinned, 128)) == ("im2col", "winograd")
+    with settings.use(conv_algorithm="winograd"):
+        assert (algorithm_in_use(auto, 1), algorithm_in_use(strided, 128)) == ("winograd", "im2col")
 
 
 def test_bad_algorithm_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="algorithm must be one of"):
         Conv2D(8, 3, algorithm="fft")
-    layer = built(Conv2D(8, 3, strides=2, algorithm="winograd"), (10, 10, 4))
     with pytest.raises(ValueError, match="needs a 3x3 kernel with stride 1"):
-        layer.forward(np.zeros((1, 10, 10, 4)))
+        Conv2D(8, 3, strides=2, algorithm="winograd")
+    with pytest.raises(ValueError, match="needs a 3x3 kernel with stride 1"):
+        Conv2D(8, (3, 5), algorithm="winograd")
 
 
 def test_algorithm_round_trips_through_the_config():
@@ -76,29 +92,28 @@ def test_algorithm_round_trips_through_the_config():
 
 
 @pytest.mark.parametrize("algorithm", ["winograd", "im2col"])
-def test_backward_after_an_inference_forward_is_a_clear_error(algorithm, monkeypatch):
-    """Each forward replaces what the last one kept, in a fused block as in a layer: after a
+def test_backward_after_an_inference_forward_is_a_clear_error(algorithm):
+    """Each forward replaces what the last one kept, in a fused step as in a layer: after a
     keep=False forward (model.predict) backward has nothing of its own to use and says so."""
-    monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", algorithm)
     model = Sequential([Conv2D(8, 3), ReLU(), Conv2D(8, 3), ReLU(), MaxPool2D(2)], input_shape=(12, 12, 8))
     x = np.random.default_rng(1).standard_normal((2, 12, 12, 8)).astype(np.float32)
     dy = np.ones((2, *model.output_shape), np.float32)
-    model.forward(x, training=True)
-    model.backward(dy)
-    model.forward(x, training=True)
-    model.predict(x)
-    with pytest.raises(RuntimeError, match="backward needs a forward"):
+    with settings.use(conv_algorithm=algorithm):
+        model.forward(x, training=True)
         model.backward(dy)
+        model.forward(x, training=True)
+        model.predict(x)
+        with pytest.raises(RuntimeError, match="backward needs a forward"):
+            model.backward(dy)
 
 
-def test_reference_network_in_float32_by_winograd_or_im2col(monkeypatch):
+def test_reference_network_in_float32_by_winograd_or_im2col():
     """A training step of the reference network (fused, a full batch, several chunks) gives the same
     logits, loss and gradients by either algorithm, to float32 accuracy."""
     results = {}
     x = np.random.default_rng(4).random((128, 28, 28, 1), dtype=np.float32)
     labels = np.random.default_rng(5).integers(0, 10, 128)
     for algorithm in ("im2col", "winograd"):
-        monkeypatch.setenv("TINYCNN_CONV_ALGORITHM", algorithm)
         layers = [
             Conv2D(32, 3),
             ReLU(),
@@ -109,13 +124,14 @@ def test_reference_network_in_float32_by_winograd_or_im2col(monkeypatch):
             Flatten(),
         ]
         model = Sequential(layers, input_shape=(28, 28, 1), seed=3)
-        assert model.layers[2].algorithm_in_use(128) == algorithm
-        loss = SoftmaxCrossEntropy()
-        logits = model.forward(x, training=True)[:, :10] * 0.01
-        value = loss.forward(np.ascontiguousarray(logits), labels)
-        dlogits = np.zeros((128, model.output_shape[0]), np.float32)
-        dlogits[:, :10] = loss.backward() * 0.01
-        model.backward(dlogits)
+        with settings.use(conv_algorithm=algorithm):
+            assert algorithm_in_use(model.layers[2], 128) == algorithm
+            loss = SoftmaxCrossEntropy()
+            logits = model.forward(x, training=True)[:, :10] * 0.01
+            value = loss.forward(np.ascontiguousarray(logits), labels)
+            dlogits = np.zeros((128, model.output_shape[0]), np.float32)
+            dlogits[:, :10] = loss.backward() * 0.01
+            model.backward(dlogits)
         results[algorithm] = (logits, value, {key: g.copy() for key, g in model.layers[2].grads.items()})
         results[algorithm][2]["first_kernel"] = model.layers[0].grads["kernel"].copy()
     (logits, value, grads), (logits_w, value_w, grads_w) = results["im2col"], results["winograd"]

@@ -1,5 +1,5 @@
 """Chunk workers: every chunk runs once, on the worker the rule names, with one-thread BLAS and
-serial kernels; errors, forks and the worker count behave."""
+serial kernels; errors and forks behave."""
 
 import multiprocessing
 import threading
@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
-from tinycnn import kernels, workers
+from tinycnn.engine import workers
+from tinycnn.kernels import dispatch
 
 
 @given(n_images=st.integers(0, 600), images_per_chunk=st.integers(-1, 40), count=st.integers(1, 4))
@@ -47,7 +48,7 @@ def record_calls(chunks, count):
                     stop,
                     first,
                     threading.get_ident(),
-                    getattr(kernels._this_thread, "serial", False),
+                    getattr(dispatch._this_thread, "serial", False),
                 )
             )
 
@@ -107,7 +108,7 @@ def test_an_error_in_any_worker_is_raised_after_all_have_stopped(failing_worker)
         workers.run([(index, index + 1) for index in range(6)], body, workers=2)
     other = 1 - failing_worker
     assert sorted(finished) == list(range(6))[other::2]  # the other worker ran to its end
-    assert not getattr(kernels._this_thread, "serial", False)  # the caller's thread restored
+    assert not getattr(dispatch._this_thread, "serial", False)  # the caller's thread restored
 
 
 def _run_in_child(queue):
@@ -131,15 +132,3 @@ def test_workers_run_in_a_forked_child():
         child.kill()
     assert not alive, "the forked child hung in workers.run"
     assert queue.get(timeout=5) == [1.0, 2.0]
-
-
-def test_count_follows_blas_or_the_environment(monkeypatch):
-    monkeypatch.delenv("TINYCNN_WORKERS", raising=False)
-    blas = [entry["num_threads"] for entry in threadpool_info() if entry["user_api"] == "blas"]
-    assert workers.count() == max(blas, default=1)
-    monkeypatch.setenv("TINYCNN_WORKERS", "3")
-    assert workers.count() == 3
-    for bad in ("0", "two", "-1", "1.5"):
-        monkeypatch.setenv("TINYCNN_WORKERS", bad)
-        with pytest.raises(ValueError, match="TINYCNN_WORKERS must be a positive whole number"):
-            workers.count()

@@ -1,6 +1,7 @@
 """Flatten: (N, H, W, C) -> (N, H*W*C) in NHWC (row-major) order, as Keras; backward reshapes back.
 
-Both passes return views of the array they are given (no copy).
+Both passes return views of the array they are given (no copy). The plain version:
+`tinycnn.reference.flatten` and `unflatten`.
 """
 
 import numpy as np

@@ -5,15 +5,16 @@ Shapes (NHWC):
     (sizes that do not divide are floored, as Keras' "valid" pooling: the last rows/columns that do
     not fill a window are dropped.) Strides default to the pool size.
 
+Forward:   y = the maximum of each window;  argmax = where in the window it was
+Backward:  dx = dy at each window's argmax, 0 elsewhere (overlapping windows add up)
+
 Ties: when several positions of a window hold the maximum, the first in row-major order (top row
-first, then left to right) gets the whole gradient, as in PyTorch.
+first, then left to right) gets the whole gradient, as in PyTorch. The plain loops:
+`tinycnn.reference.maxpool_forward` and `maxpool_backward`.
 """
 
-import numpy as np
-
-from tinycnn import kernels
 from tinycnn.errors import ShapeError
-from tinycnn.kernels.workspace import Workspace
+from tinycnn.kernels import maxpool_backward, maxpool_forward
 from tinycnn.layers.base import Layer, format_shape
 from tinycnn.layers.conv import pair
 
@@ -27,7 +28,6 @@ class MaxPool2D(Layer):
         super().__init__(name)
         self.pool_size = pair(pool_size, "MaxPool2D: pool_size")
         self.strides = pair(strides, "MaxPool2D: strides") if strides is not None else self.pool_size
-        self.workspace = Workspace()
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -44,10 +44,7 @@ class MaxPool2D(Layer):
 
     def forward(self, x, training=False, keep=True):
         x = self.check_input(x)
-        out_shape = (x.shape[0], *self.output_shape)
-        y = np.empty(out_shape, self.dtype)
-        argmax = self.workspace.get("argmax", out_shape, np.int32)
-        kernels.maxpool_forward(x, *self.pool_size, *self.strides, y, argmax)
+        y, argmax = maxpool_forward(x, self.pool_size, self.strides, (len(x), *self.output_shape))
         self._saved = (x.shape, argmax) if keep else None
         return y
 
@@ -56,9 +53,7 @@ class MaxPool2D(Layer):
         dy = self.check_gradient(dy)
         if not input_gradient:
             return None
-        dx = np.empty(x_shape, self.dtype)
-        kernels.maxpool_backward(dy, argmax, *self.pool_size, *self.strides, dx)
-        return dx
+        return maxpool_backward(dy, argmax, self.pool_size, self.strides, x_shape)
 
     def get_config(self):
         return {"pool_size": list(self.pool_size), "strides": list(self.strides)}

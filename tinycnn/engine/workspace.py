@@ -1,10 +1,10 @@
-"""Scratch buffers that live as long as their layer and grow, never shrink.
+"""Scratch buffers that live as long as their engine step and grow, never shrink.
 
-Page-faulting a fresh 80 MiB buffer for every batch costs several times the copy into it, so a
-layer asks its `Workspace` for named buffers instead of allocating. A request smaller than the
+Page-faulting a fresh 80 MiB buffer for every batch costs several times the copy into it, so an
+engine step asks its `Workspace` for named buffers instead of allocating. A request smaller than the
 buffer gets a view of its first elements (the last, smaller batch of an epoch reuses the big one).
 
-A workspace buffer is internal to its layer: what a layer returns to its caller is always a fresh
+A workspace buffer is internal to its step: what a step returns to its caller is always a fresh
 array, never a view into a workspace that a later call would overwrite.
 """
 

@@ -1,222 +1,23 @@
-"""The hot loops of the library as Numba-compiled kernels (NHWC, float32 or float64).
+"""Winograd F(4x4, 3x3)'s transforms, as kernels (tinycnn.winograd has the maths).
 
-Every kernel writes into an output array that the caller provides, so that the caller decides
-which buffers are reused (see `tinycnn.kernels.workspace`). The loops mirror the NumPy twins in
-`numpy_kernels.py` one for one; `tinycnn.reference` holds the plain-loop teaching versions.
+    winograd_input_transform:   V = B^T d B of every 6x6 input tile (stride 4)
+    winograd_output_transform:  y = A^T M A of every tile, cropped to the output
+    winograd_output_relu_pool:  the output transform, bias, ReLU and a 2x2/2 max-pool in one pass
+    winograd_gradient_transform: Z = A g A^T of every 4x4 tile of the output gradient
+    winograd_pooled_gradient_transform: ReLU and 2x2/2 pool backward, then the gradient transform
+    winograd_input_gradient:    dx = the sum of B dV B^T over the overlapping tiles
 
-Geometry shared by all kernels: an input image is `(H, W, C)`; a window of `(KH, KW)` slides with
-strides `(SH, SW)` over it, after `pad_top` rows and `pad_left` columns of zeros are (virtually)
-added. Output position `(oh, ow)` reads input rows `oh * SH - pad_top + kh` for `kh < KH`, and
-likewise for columns; positions that fall outside the image read zero. No padded copy is made.
-
-Parallelism: `prange` over images (or image rows) only where each iteration writes its own part
-of the output, so no two threads ever write the same element. Each kernel also has a serial twin
-(`im2col_serial`, ...), the same loops compiled without threads, for work so small (one image, a
-bias vector) that waking the thread pool would cost more than the loop itself, and for chunk
-workers (tinycnn.workers), where each core runs its own chunk's kernels.
+Shapes (NHWC): x (N, 4*TH + 2, 4*TW + 2, C) padded; transformed tiles (36, N*TH*TW, C) with
+tile t = (n*TH + th)*TW + tw and position p = 6*i + j. Loops for Numba and NumPy twins (einsum
+over strided tile views).
 """
 
-import os
-import types
-
-import numba
 import numpy as np
-from numba import njit, prange
 
-from tinycnn.kernels import KERNELS
-
-# OpenMP worker threads spin after a parallel region and steal the two cores from OpenBLAS's GEMM
-# that follows (a 3x3 convolution's forward took 37 ms instead of 25 ms here); Numba's own
-# workqueue layer sleeps instead. It is not thread-safe, which tinycnn.kernels' lock covers.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
-
-
-@njit(cache=True, parallel=True)
-def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, cols):
-    """Unfold every receptive field of `x` into a row of `cols`.
-
-    x: (N, H, W, C). cols: (N * out_h * out_w, kernel_h * kernel_w * C), filled in place.
-    Row `(n * out_h + oh) * out_w + ow` holds the window at `(oh, ow)` of image `n`, ordered
-    `(kh, kw, c)`, the order of a `(KH, KW, C_in, C_out)` kernel reshaped to a matrix.
-    """
-    n_images, height, width, channels = x.shape
-    # A window's row of kernel_w pixels is kernel_w * C contiguous floats in NHWC, and so is its
-    # place in `cols`: windows that lie inside the image copy whole rows (one vectorised loop).
-    pixel_rows = x.reshape(n_images, height, width * channels)
-    span = kernel_w * channels
-    for task in prange(n_images * out_h):
-        n = task // out_h
-        oh = task % out_h
-        for ow in range(out_w):
-            row = (n * out_h + oh) * out_w + ow
-            left = ow * stride_w - pad_left
-            inside_w = left >= 0 and left + kernel_w <= width
-            for kh in range(kernel_h):
-                ih = oh * stride_h - pad_top + kh
-                if inside_w and 0 <= ih < height:
-                    first, start = left * channels, kh * span
-                    for k in range(span):
-                        cols[row, start + k] = pixel_rows[n, ih, first + k]
-                    continue
-                for kw in range(kernel_w):
-                    iw = left + kw
-                    start = (kh * kernel_w + kw) * channels
-                    if 0 <= ih < height and 0 <= iw < width:
-                        for c in range(channels):
-                            cols[row, start + c] = x[n, ih, iw, c]
-                    else:
-                        for c in range(channels):
-                            cols[row, start + c] = 0.0
-
-
-@njit(cache=True, parallel=True)
-def col2im(cols, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w, dx):
-    """Fold rows of `cols` back onto the image, summing where windows overlap (im2col's adjoint).
-
-    cols: (N * out_h * out_w, kernel_h * kernel_w * C). dx: (N, H, W, C), overwritten.
-    One image per parallel task: each task owns its image of `dx`, so there is no race.
-    """
-    n_images, height, width, channels = dx.shape
-    for n in prange(n_images):
-        dx[n] = 0.0
-        for oh in range(out_h):
-            for ow in range(out_w):
-                row = (n * out_h + oh) * out_w + ow
-                for kh in range(kernel_h):
-                    ih = oh * stride_h - pad_top + kh
-                    if ih < 0 or ih >= height:
-                        continue
-                    for kw in range(kernel_w):
-                        iw = ow * stride_w - pad_left + kw
-                        if iw < 0 or iw >= width:
-                            continue
-                        start = (kh * kernel_w + kw) * channels
-                        for c in range(channels):
-                            dx[n, ih, iw, c] += cols[row, start + c]
-
-
-@njit(cache=True, parallel=True)
-def maxpool_forward(x, pool_h, pool_w, stride_h, stride_w, out, argmax):
-    """Max over each `(pool_h, pool_w)` window, and where in the window it was.
-
-    x: (N, H, W, C). out: (N, OH, OW, C) and argmax: (N, OH, OW, C) int32, filled in place.
-    argmax holds `ph * pool_w + pw`; on ties the first position in row-major order wins.
-    """
-    n_images, out_h, out_w, channels = out.shape
-    for task in prange(n_images * out_h):
-        n = task // out_h
-        oh = task % out_h
-        for ow in range(out_w):
-            top, left = oh * stride_h, ow * stride_w
-            # Channels innermost: contiguous in NHWC, so the compare-and-select vectorises.
-            for c in range(channels):
-                out[n, oh, ow, c] = x[n, top, left, c]
-                argmax[n, oh, ow, c] = 0
-            for ph in range(pool_h):
-                for pw in range(pool_w):
-                    index = ph * pool_w + pw
-                    for c in range(channels):
-                        value = x[n, top + ph, left + pw, c]
-                        if value > out[n, oh, ow, c]:
-                            out[n, oh, ow, c] = value
-                            argmax[n, oh, ow, c] = index
-
-
-@njit(cache=True, parallel=True)
-def maxpool_backward(dy, argmax, pool_h, pool_w, stride_h, stride_w, dx):
-    """Route each output gradient to the input position that won its window.
-
-    dy, argmax: (N, OH, OW, C). dx: (N, H, W, C), overwritten; overlapping windows add up.
-    One image per parallel task, so no two tasks write the same element.
-    When windows tile the image (stride == pool, the usual case), every covered element is written
-    exactly once, the gradient or zero, so dx needs no separate zeroing pass.
-    """
-    n_images, out_h, out_w, channels = dy.shape
-    _, height, width, _ = dx.shape
-    tiled = stride_h == pool_h and stride_w == pool_w
-    for n in prange(n_images):
-        if tiled:
-            for oh in range(out_h):
-                for ph in range(pool_h):
-                    ih = oh * pool_h + ph
-                    for ow in range(out_w):
-                        for pw in range(pool_w):
-                            iw = ow * pool_w + pw
-                            index = ph * pool_w + pw
-                            for c in range(channels):
-                                if argmax[n, oh, ow, c] == index:
-                                    dx[n, ih, iw, c] = dy[n, oh, ow, c]
-                                else:
-                                    dx[n, ih, iw, c] = 0.0
-                    dx[n, ih, out_w * pool_w :] = 0.0  # columns no window covers (floored sizes)
-            dx[n, out_h * pool_h :] = 0.0  # rows no window covers
-            continue
-        dx[n] = 0.0
-        for oh in range(out_h):
-            for ow in range(out_w):
-                for c in range(channels):
-                    index = argmax[n, oh, ow, c]
-                    ih = oh * stride_h + index // pool_w
-                    iw = ow * stride_w + index % pool_w
-                    dx[n, ih, iw, c] += dy[n, oh, ow, c]
-
-
-@njit(cache=True, parallel=True)
-def relu_forward(x, out):
-    """out = max(x, 0) elementwise (NaN stays NaN); x and out C-contiguous, one shape."""
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    for i in prange(flat_x.size):
-        value = flat_x[i]
-        flat_out[i] = 0.0 if value <= 0.0 else value
-
-
-@njit(cache=True, parallel=True)
-def bias_relu_forward(x, bias, out):
-    """out = max(x + bias, 0), the bias added along the last axis: a convolution's bias and the
-    ReLU after it in one pass over memory. x and out: (rows, C) C-contiguous; bias: (C,)."""
-    rows, channels = x.shape
-    for row in prange(rows):
-        for c in range(channels):
-            value = x[row, c] + bias[c]
-            out[row, c] = 0.0 if value <= 0.0 else value
-
-
-@njit(cache=True, parallel=True)
-def relu_backward(y, dy, dx):
-    """dx = dy where the forward's output y > 0, else 0; all C-contiguous, one shape."""
-    flat_y, flat_dy, flat_dx = y.reshape(-1), dy.reshape(-1), dx.reshape(-1)
-    for i in prange(flat_y.size):
-        flat_dx[i] = flat_dy[i] if flat_y[i] > 0.0 else 0.0
-
-
-@njit(cache=True, parallel=True)
-def dropout_apply(values, draws, threshold, scale, out):
-    """out = values * scale where draws >= threshold, else 0 (inverted dropout, one pass).
-    values, out: one shape, C-contiguous; draws: uint16 of that shape; scale in out's dtype."""
-    flat_values, flat_draws, flat_out = values.reshape(-1), draws.reshape(-1), out.reshape(-1)
-    zero = out.dtype.type(0)
-    for i in prange(flat_values.size):
-        flat_out[i] = flat_values[i] * scale if flat_draws[i] >= threshold else zero
-
-
-@njit(cache=True, parallel=True)
-def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """One Adam step in a single pass over memory (Keras' form; see tinycnn.optimizers).
-
-    All arrays of one shape, C-contiguous, updated in place. The scalars come in the arrays' dtype,
-    with 1 - beta precomputed: an integer literal here would promote float32 arithmetic to float64.
-    """
-    flat_param, flat_gradient = param.reshape(-1), gradient.reshape(-1)
-    flat_m, flat_v = m.reshape(-1), v.reshape(-1)
-    for i in prange(flat_param.size):
-        g = flat_gradient[i]
-        m_i = flat_m[i] + one_minus_beta_1 * (g - flat_m[i])
-        v_i = flat_v[i] + one_minus_beta_2 * (g * g - flat_v[i])
-        flat_m[i] = m_i
-        flat_v[i] = v_i
-        flat_param[i] -= (alpha * m_i) / (np.sqrt(v_i) + epsilon)
-
+from tinycnn.kernels.activations import bias_relu_forward_numpy
+from tinycnn.kernels.loops import helper, inline, prange
+from tinycnn.kernels.pooling import maxpool_backward_numpy, maxpool_forward_numpy
+from tinycnn.winograd import INPUT_TRANSFORM, OUTPUT_TRANSFORM
 
 # --- Winograd F(4x4, 3x3) (see tinycnn.winograd for the maths) -------------------------------
 # The 1-D transforms, written out: each is applied along rows, then along columns, of a tile.
@@ -225,14 +26,14 @@ def adam_update(param, gradient, m, v, alpha, one_minus_beta_1, one_minus_beta_2
 # would promote float32 arithmetic to float64.
 
 
-@njit(cache=True, inline="always")
+@inline
 def _factors(array):
     """(2, 4, 5, 8) in array's dtype."""
     kind = array.dtype.type
     return kind(2), kind(4), kind(5), kind(8)
 
 
-@njit(cache=True, inline="always")
+@inline
 def _b_transpose(d0, d1, d2, d3, d4, d5, k):
     """B^T d: a 6-vector of inputs to the transformed space."""
     two, four, five, _ = k
@@ -246,7 +47,7 @@ def _b_transpose(d0, d1, d2, d3, d4, d5, k):
     )
 
 
-@njit(cache=True, inline="always")
+@inline
 def _a_transpose(m0, m1, m2, m3, m4, m5, k):
     """A^T m: 6 transformed values back to 4 outputs."""
     two, four, _, eight = k
@@ -254,7 +55,7 @@ def _a_transpose(m0, m1, m2, m3, m4, m5, k):
     return m0 + s12 + s34, d12 + two * d34, s12 + four * s34, d12 + eight * d34 + m5
 
 
-@njit(cache=True, inline="always")
+@inline
 def _a(g0, g1, g2, g3, k):
     """A g: 4 output gradients to the transformed space (the adjoint of A^T)."""
     two, four, _, eight = k
@@ -263,7 +64,7 @@ def _a(g0, g1, g2, g3, k):
     return g0, even + odd, even - odd, even_4 + odd_8, even_4 - odd_8, g3
 
 
-@njit(cache=True, inline="always")
+@inline
 def _b(v0, v1, v2, v3, v4, v5, k):
     """B v: 6 transformed gradients back to the 6 inputs of a tile (the adjoint of B^T)."""
     two, four, five, _ = k
@@ -277,8 +78,7 @@ def _b(v0, v1, v2, v3, v4, v5, k):
     )
 
 
-@njit(cache=True, parallel=True)
-def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile):
+def winograd_input_transform_loops(x, tiles_h, tiles_w, transformed, first_tile):
     """V = B^T d B for every 6x6 input tile d (stride 4) of every image, every channel.
 
     x: (N, 4*TH + 2, 4*TW + 2, C) (already padded). transformed: (36, T, C); image n's tiles go
@@ -331,7 +131,7 @@ def winograd_input_transform(x, tiles_h, tiles_w, transformed, first_tile):
                     )
 
 
-@njit(cache=True)
+@helper
 def _output_tile(products, tile, rows, block, k):
     """block (4, 4, C) = A^T M A of one tile of products (36, T, C); rows (4, 6, C) is scratch."""
     for j in range(6):
@@ -352,8 +152,7 @@ def _output_tile(products, tile, rows, block, k):
             )
 
 
-@njit(cache=True, parallel=True)
-def winograd_output_transform(products, tiles_h, tiles_w, y):
+def winograd_output_transform_loops(products, tiles_h, tiles_w, y):
     """y_tile = A^T M A for every tile, cropped to the output: M (36, N*TH*TW, C_out) ->
     y (N, OH, OW, C_out), overwritten."""
     n_images, out_h, out_w, channels = y.shape
@@ -372,8 +171,7 @@ def winograd_output_transform(products, tiles_h, tiles_w, y):
                         y[n, top + i, left + j, c] = block[i, j, c]
 
 
-@njit(cache=True, parallel=True)
-def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
+def winograd_output_relu_pool_loops(products, tiles_h, tiles_w, bias, pooled, argmax):
     """Output transform, bias, ReLU and a 2x2 max-pool with stride 2 in one pass: a 4x4 tile of
     outputs is exactly four pooling windows, so the activations never leave the CPU's registers
     and cache. products (36, N*TH*TW, C_out), bias (C_out,); pooled and argmax (N, PH, PW,
@@ -408,7 +206,7 @@ def winograd_output_relu_pool(products, tiles_h, tiles_w, bias, pooled, argmax):
                         argmax[n, ph, pw, c] = best_index
 
 
-@njit(cache=True)
+@helper
 def _gradient_tile(block, rows, transformed, tile, k):
     """transformed[:, tile] = A g A^T of one 4x4 gradient tile block (4, 4, C); rows (6, 4, C)
     is scratch."""
@@ -429,8 +227,7 @@ def _gradient_tile(block, rows, transformed, tile, k):
             ) = _a(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c], rows[i, 3, c], k)
 
 
-@njit(cache=True, parallel=True)
-def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
+def winograd_gradient_transform_loops(dy, tiles_h, tiles_w, transformed):
     """Z = A g A^T for every 4x4 tile g of the output gradient (zeros past the output's edge):
     dy (N, OH, OW, C_out) -> transformed (36, N*TH*TW, C_out), filled."""
     n_images, out_h, out_w, channels = dy.shape
@@ -450,8 +247,7 @@ def winograd_gradient_transform(dy, tiles_h, tiles_w, transformed):
             _gradient_tile(block, rows, transformed, (n * tiles_h + th) * tiles_w + tw, k)
 
 
-@njit(cache=True, parallel=True)
-def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
+def winograd_pooled_gradient_transform_loops(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
     """The backward of ReLU and a 2x2 max-pool with stride 2, and the gradient transform, in one
     pass: each 4x4 gradient tile is built from four pooling windows -- a window's gradient at its
     winner if the winner passed the ReLU (pooled > 0), zero elsewhere -- and transformed at once,
@@ -481,8 +277,7 @@ def winograd_pooled_gradient_transform(pooled_gradient, pooled, argmax, tiles_h,
             _gradient_tile(block, rows, transformed, (n * tiles_h + th) * tiles_w + tw, k)
 
 
-@njit(cache=True, parallel=True)
-def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
+def winograd_input_gradient_loops(transformed, tiles_h, tiles_w, dx):
     """dx = the sum over tiles of B dV B^T placed at each tile (tiles overlap by 2 rows/columns):
     transformed (36, N*TH*TW, C) -> dx (N, 4*TH + 2, 4*TW + 2, C), overwritten.
     One image per parallel task: each task owns its image of dx, so there is no race."""
@@ -538,52 +333,120 @@ def winograd_input_gradient(transformed, tiles_h, tiles_w, dx):
                             dx[n, top + i, left + j, c] += block[i, j, c]
 
 
-def _serial_twin(kernel):
-    """The kernel's loops compiled without threads (`prange` runs as `range`), cached apart, and
-    without the GIL: tinycnn.workers runs one in each core's thread at once."""
-    source = kernel.py_func
-    twin = types.FunctionType(source.__code__, source.__globals__, f"{source.__name__}_serial")
-    twin.__qualname__ = f"{source.__qualname__}_serial"  # Numba names its cache files after it
-    twin.__doc__ = f"`{source.__name__}` without threads, for small work."
-    return njit(cache=True, nogil=True)(twin)
+# --- NumPy twins ---------------------------------------------------------------------------
+def _tiles(image, tiles_h, tiles_w, size):
+    """View of the (size x size) tiles at stride 4 of image (N, H, W, C): (N, TH, TW, size, size, C)."""
+    n_images, _, _, channels = image.shape
+    strides = image.strides
+    return np.lib.stride_tricks.as_strided(
+        image,
+        (n_images, tiles_h, tiles_w, size, size, channels),
+        (strides[0], 4 * strides[1], 4 * strides[2], strides[1], strides[2], strides[3]),
+        writeable=False,
+    )
 
 
-for _name in KERNELS:
-    globals()[f"{_name}_serial"] = _serial_twin(globals()[_name])
+def _positions_first(tiles):
+    """(N, TH, TW, 6, 6, C) -> (36, N*TH*TW, C)."""
+    n_images, tiles_h, tiles_w, rows, columns, channels = tiles.shape
+    moved = np.moveaxis(tiles, (3, 4), (0, 1))
+    return moved.reshape(rows * columns, n_images * tiles_h * tiles_w, channels)
 
 
-def warmup(names=KERNELS):
-    """Compile (or load from Numba's cache) the kernels `names` and their serial twins for float32."""
-    for suffix in ("", "_serial"):
-        _warm({name: globals()[name + suffix] for name in names})
+def winograd_input_transform_numpy(x, tiles_h, tiles_w, transformed, first_tile):
+    """The NumPy twin of winograd_input_transform_loops."""
+    b_t = INPUT_TRANSFORM.astype(x.dtype)
+    tiles = _tiles(x, tiles_h, tiles_w, 6)
+    values = np.einsum("ik,ntwklc,jl->ntwijc", b_t, tiles, b_t, optimize=True)
+    count = values.shape[0] * tiles_h * tiles_w
+    transformed[:, first_tile : first_tile + count] = _positions_first(values)
 
 
-def _warm(kernel):
-    """Call each kernel of `kernel` ({name: function}) once on tiny float32 arrays."""
+def winograd_output_transform_numpy(products, tiles_h, tiles_w, y):
+    """The NumPy twin of winograd_output_transform_loops."""
+    n_images, out_h, out_w, channels = y.shape
+    a_t = OUTPUT_TRANSFORM.astype(y.dtype)
+    tiles = products.reshape(6, 6, n_images, tiles_h, tiles_w, channels)
+    values = np.einsum("ik,klntwc,jl->ntiwjc", a_t, tiles, a_t, optimize=True)
+    y[...] = values.reshape(n_images, 4 * tiles_h, 4 * tiles_w, channels)[:, :out_h, :out_w]
 
-    def call(name, *arguments):
-        if name in kernel:
-            kernel[name](*arguments)
 
-    x = np.zeros((1, 3, 3, 1), np.float32)
-    cols = np.zeros((4, 4), np.float32)
-    call("im2col", x, 2, 2, 1, 1, 0, 0, 2, 2, cols)
-    call("col2im", cols, 2, 2, 1, 1, 0, 0, 2, 2, x)
-    pooled = np.zeros((1, 1, 1, 1), np.float32)
-    argmax = np.zeros((1, 1, 1, 1), np.int32)
-    call("maxpool_forward", x, 2, 2, 2, 2, pooled, argmax)
-    call("maxpool_backward", pooled, argmax, 2, 2, 2, 2, x)
-    one = np.float32(1)
-    call("adam_update", cols, cols, cols.copy(), cols.copy(), one, one, one, one)
-    call("relu_forward", cols, cols.copy())
-    call("bias_relu_forward", cols, cols[0].copy(), cols.copy())
-    call("relu_backward", cols, cols, cols.copy())
-    call("dropout_apply", cols, np.zeros(cols.shape, np.uint16), 1, one, cols.copy())
+def winograd_gradient_transform_numpy(dy, tiles_h, tiles_w, transformed):
+    """The NumPy twin of winograd_gradient_transform_loops."""
+    n_images, out_h, out_w, channels = dy.shape
+    padded = np.zeros((n_images, 4 * tiles_h, 4 * tiles_w, channels), dy.dtype)
+    padded[:, :out_h, :out_w] = dy
+    tiles = padded.reshape(n_images, tiles_h, 4, tiles_w, 4, channels)
+    a = OUTPUT_TRANSFORM.T.astype(dy.dtype)
+    values = np.einsum("ik,nhkwlc,jl->nhwijc", a, tiles, a, optimize=True)
+    transformed[...] = _positions_first(values)
+
+
+def winograd_input_gradient_numpy(transformed, tiles_h, tiles_w, dx):
+    """The NumPy twin of winograd_input_gradient_loops."""
+    n_images, _, _, channels = dx.shape
+    b = INPUT_TRANSFORM.T.astype(dx.dtype)
+    tiles = transformed.reshape(6, 6, n_images, tiles_h, tiles_w, channels)
+    values = np.einsum("ik,klnhwc,jl->nhwijc", b, tiles, b, optimize=True)
+    dx[...] = 0
+    for th in range(tiles_h):  # tiles overlap by two rows and columns: add them one row of tiles at a time
+        for tw in range(tiles_w):
+            dx[:, 4 * th : 4 * th + 6, 4 * tw : 4 * tw + 6] += values[:, th, tw]
+
+
+def winograd_output_relu_pool_numpy(products, tiles_h, tiles_w, bias, pooled, argmax):
+    """The NumPy twin of winograd_output_relu_pool_loops."""
+    n_images, pooled_h, pooled_w, channels = pooled.shape
+    y = np.empty((n_images, 2 * pooled_h, 2 * pooled_w, channels), pooled.dtype)
+    full = np.empty((n_images, 4 * tiles_h, 4 * tiles_w, channels), pooled.dtype)
+    winograd_output_transform_numpy(products, tiles_h, tiles_w, full)
+    y[...] = full[:, : 2 * pooled_h, : 2 * pooled_w]
+    bias_relu_forward_numpy(y.reshape(-1, channels), bias, y.reshape(-1, channels))
+    maxpool_forward_numpy(y, 2, 2, 2, 2, pooled, argmax)
+
+
+def winograd_pooled_gradient_transform_numpy(pooled_gradient, pooled, argmax, tiles_h, tiles_w, transformed):
+    """The NumPy twin of winograd_pooled_gradient_transform_loops."""
+    n_images, pooled_h, pooled_w, channels = pooled_gradient.shape
+    routed = pooled_gradient * (pooled > 0)
+    dy = np.empty((n_images, 2 * pooled_h, 2 * pooled_w, channels), routed.dtype)
+    maxpool_backward_numpy(routed, argmax, 2, 2, 2, 2, dy)
+    winograd_gradient_transform_numpy(dy, tiles_h, tiles_w, transformed)
+
+
+def _example_arrays():
     image = np.zeros((1, 6, 6, 1), np.float32)
     transformed = np.zeros((36, 1, 1), np.float32)
-    call("winograd_input_transform", image, 1, 1, transformed, 0)
-    call("winograd_output_transform", transformed, 1, 1, pooled)
-    call("winograd_gradient_transform", pooled, 1, 1, transformed)
-    call("winograd_input_gradient", transformed, 1, 1, image)
-    call("winograd_output_relu_pool", transformed, 1, 1, cols[0, :1].copy(), pooled, argmax)
-    call("winograd_pooled_gradient_transform", pooled, pooled, argmax, 1, 1, transformed)
+    pooled = np.zeros((1, 1, 1, 1), np.float32)
+    argmax = np.zeros((1, 1, 1, 1), np.int32)
+    return image, transformed, pooled, argmax
+
+
+def winograd_input_transform_example():
+    image, transformed, _, _ = _example_arrays()
+    return image, 1, 1, transformed, 0
+
+
+def winograd_output_transform_example():
+    _, transformed, pooled, _ = _example_arrays()
+    return transformed, 1, 1, pooled
+
+
+def winograd_output_relu_pool_example():
+    _, transformed, pooled, argmax = _example_arrays()
+    return transformed, 1, 1, np.zeros(1, np.float32), pooled, argmax
+
+
+def winograd_gradient_transform_example():
+    _, transformed, pooled, _ = _example_arrays()
+    return pooled, 1, 1, transformed
+
+
+def winograd_pooled_gradient_transform_example():
+    _, transformed, pooled, argmax = _example_arrays()
+    return pooled, pooled.copy(), argmax, 1, 1, transformed
+
+
+def winograd_input_gradient_example():
+    image, transformed, _, _ = _example_arrays()
+    return transformed, 1, 1, image

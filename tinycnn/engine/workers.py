@@ -1,24 +1,25 @@
 """Chunk workers: each core runs whole chunks of images, start to end, at the same time.
 
-A layer that works a chunk of images at a time (Conv2D, by im2col or by Winograd) can run its
-chunks in two ways. With parallel kernels, every step of a chunk (a transform, a matrix product, the
-next transform) is split across the cores, which meet again after each step. With workers, each
-core takes its own chunks and runs every step of them alone: serial kernels, OpenBLAS on one
-thread. The second convolution's 36 matrix products per chunk are too small to keep two BLAS
-threads busy (36 x (288 x 32) @ (32 x 64) for 8 images), and a chunk of a few images stays in
-the core's own cache from one step to the next. The reference network's second convolution block
-takes about a third less time this way (notebook 6, section 5).
+A convolution that works a chunk of images at a time (tinycnn.engine's im2col and Winograd
+passes) can run its chunks in two ways. With threaded kernels, every step of a chunk (a transform,
+a matrix product, the next transform) is split across the cores, which meet again after each
+step. With workers, each core takes its own chunks and runs every step of them alone: serial
+kernels, BLAS on one thread. The second convolution's 36 matrix products per chunk are too small to
+keep two BLAS threads busy (36 x (288 x 32) @ (32 x 64) for 8 images), and a chunk of a few images
+stays in the core's own cache from one step to the next. The reference network's second
+convolution block takes about a third less time this way (notebook 6, section 5).
 
-    run(chunks, body)  # body(worker, start, stop, first) for each (start, stop) in chunks
+    run(chunks, body, workers)  # body(worker, start, stop, first) for each (start, stop) in chunks
 
 Worker `w` of `k` takes chunks w, w + k, w + 2k, ... in order, so which worker sums which images
 is fixed: results do not depend on timing. `first` is True on each worker's first chunk (a body
-that accumulates overwrites then). Buffers a body writes must be its worker's own; `Sums` keeps
-a running sum (a kernel gradient over chunks) per worker and adds the workers' sums at the end.
+that accumulates overwrites then). Buffers a body writes must be its worker's own; `Sums` keeps a
+running sum (a kernel gradient over chunks) per worker and adds the workers' sums at the end.
 
-The number of workers is the number of threads NumPy's BLAS was given (OPENBLAS_NUM_THREADS,
-...), so that a benchmark's thread setting holds for tinycnn too; TINYCNN_WORKERS=N overrides
-it, and TINYCNN_WORKERS=1 runs every chunk in the calling thread with parallel kernels, as before.
+How many workers there are is a setting (tinycnn.settings: `workers`), chosen once, never read
+back from the process's thread state: how a batch is split never depends on another thread.
+While workers run, NumPy's BLAS is set to one thread for the whole process (there is no per-thread
+setting); the engine runs one pass at a time in a process, so no other tinycnn product runs then.
 """
 
 import os
@@ -27,20 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinycnn import kernels
+from tinycnn.kernels import serial_in_this_thread
 
 _region = threading.Lock()  # one set of workers at a time: the BLAS limit is process-wide
 _state = {"pid": None, "executor": None, "blas": None}
-
-
-def count():
-    """How many workers `run` uses: TINYCNN_WORKERS, or NumPy's BLAS thread count."""
-    requested = os.environ.get("TINYCNN_WORKERS", "").strip()
-    if requested:
-        if not requested.isdigit() or int(requested) < 1:
-            raise ValueError(f"TINYCNN_WORKERS must be a positive whole number, got {requested!r}")
-        return int(requested)
-    return max((library.num_threads for library in _blas().lib_controllers), default=1)
 
 
 def split(n_images, images_per_chunk, workers):
@@ -55,18 +46,19 @@ def split(n_images, images_per_chunk, workers):
     return [(start, min(start + step, n_images)) for start in range(0, n_images, step)]
 
 
-def run(chunks, body, workers=None):
-    """Call body(worker, start, stop, first) for every (start, stop) of `chunks` and return the
-    number of workers that got a chunk. With one worker (or one chunk) everything runs here, in
-    the calling thread, with the parallel kernels; an exception in any worker is raised here."""
-    workers = min(count() if workers is None else workers, len(chunks))
+def run(chunks, body, workers):
+    """Call body(worker, start, stop, first) for every (start, stop) of `chunks` on at most
+    `workers` workers; return how many got a chunk. With one worker (or one chunk) everything
+    runs here, in the calling thread, with the threaded kernels; an exception in any worker is
+    raised here."""
+    workers = min(workers, len(chunks))
     if workers <= 1:
         for number, (start, stop) in enumerate(chunks):
             body(0, start, stop, number == 0)
         return len(chunks) and 1
 
     def work(worker):
-        with kernels.serial_in_this_thread():
+        with serial_in_this_thread():
             for number, (start, stop) in enumerate(chunks[worker::workers]):
                 body(worker, start, stop, number == 0)
 
@@ -102,7 +94,7 @@ def _blas():
 
 
 class Sums:
-    """A running sum of matrix products over chunks, one per worker, in a layer's workspace:
+    """A running sum of matrix products over chunks, one per worker, in a workspace:
 
     sums = Sums(workspace, "kernel_gradient", (K, C_out), dtype)
     sums.add_product(worker, first, a, b)   # in each chunk: the worker's sum += a @ b
