@@ -12,9 +12,8 @@ import os
 import statistics
 import sys
 
-# As tinycnn sets it when imported first: OpenBLAS reads it when NumPy loads, and without it
-# OpenBLAS's idle threads spin ~0.1 s after each product, stealing the cores from Numba's kernels.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+# First, as for any tinycnn user: tinycnn.settings sets OPENBLAS_THREAD_TIMEOUT before NumPy loads.
+import tinycnn.settings  # noqa: F401
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_facts, publish  # noqa: E402

@@ -3,14 +3,18 @@
     from handdigit import Recognizer
     Recognizer.load().predict("digit.png").digit
 
-`import handdigit` stays light: NumPy only. The recognizer, Pillow, Numba, matplotlib and the
-widgets load when first used.
+The package follows the data, one stage per sub-package, each using only those before it:
+
+    data -> training -> recognition -> evaluation (the weights measured, the model card) -> pad (widget, web app)
+
+beside the definitions they share (`architecture`: the network; `preprocess`: MNIST's 28x28 format;
+`plots`, `resources`, `util`) and the command line (`cli`) that reaches all of them.
+
+`import handdigit` stays light: NumPy and tinycnn's settings. The recognizer, Pillow, Numba,
+matplotlib and the widgets load when first used.
 """
 
-import os
-
-# Before anything imports NumPy: OpenBLAS's idle threads sleep within ~20 us (see tinycnn's docstring).
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+import tinycnn.settings  # noqa: F401  first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads
 
 __version__ = "0.1.0"
 
@@ -19,15 +23,15 @@ __all__ = ["Recognizer", "Prediction", "Explanation", "UnreadableImage", "DigitP
 
 def __getattr__(name):
     if name in ("Recognizer", "Prediction", "Explanation"):
-        from handdigit import recognizer
+        from handdigit.recognition import recognizer
 
         return getattr(recognizer, name)
     if name in ("DigitPad", "draw"):
-        from handdigit import widget
+        from handdigit.pad import widget
 
         return getattr(widget, name)
     if name == "UnreadableImage":
-        from handdigit.images import UnreadableImage
+        from handdigit.recognition.images import UnreadableImage
 
         return UnreadableImage
     raise AttributeError(f"module 'handdigit' has no attribute {name!r}")

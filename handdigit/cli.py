@@ -161,7 +161,7 @@ def main(argv=None):
         if args.command == "predict":
             return run_predict(args)
         if args.command == "app":
-            from handdigit.app import run
+            from handdigit.pad.app import run
 
             return run(args.host, args.port, not args.no_browser, args.max_sessions, args.idle_minutes)
         return run_evaluate(args)
@@ -171,8 +171,8 @@ def main(argv=None):
 
 
 def run_train(args, parser):
-    from handdigit.progress import TqdmProgress
     from handdigit.training import TrainConfig, Trainer, TrainingInterrupted
+    from handdigit.training.progress import TqdmProgress
 
     if args.resume is not None:
         changed = [
@@ -256,8 +256,8 @@ def run_evaluate(args):
 def run_predict(args):
     import numpy as np
 
-    from handdigit.images import UnreadableImage
-    from handdigit.recognizer import Recognizer
+    from handdigit.recognition.images import UnreadableImage
+    from handdigit.recognition.recognizer import Recognizer
 
     recognizer = Recognizer.load(args.weights)
     if args.show is not None:

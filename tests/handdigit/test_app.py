@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from tornado.web import HTTPError
 
-from handdigit.app import NOTEBOOK, free_port, session_limit, voila_arguments, voila_config
+from handdigit.pad.app import NOTEBOOK, free_port, session_limit, voila_arguments, voila_config
 
 
 def handler_with(kernels):

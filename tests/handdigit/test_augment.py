@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from handdigit.augment import AugmentConfig, augment_batch, bilinear_sample
+from handdigit.data.augment import AugmentConfig, augment_batch, bilinear_sample
 
 IDENTITY = AugmentConfig(0, 0, 1, 1, 0, 0, 0, 4, 0)
 

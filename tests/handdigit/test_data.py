@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from handdigit import data
 from handdigit.data import FILES, MnistError, load_mnist, parse_idx, read_idx_file
+from handdigit.data import mnist as data
 
 
 def test_shared_files_load_with_known_shapes_and_statistics(mnist):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handdigit.images import MAX_FILE_BYTES, UnreadableImage, load_image
 from handdigit.preprocess import rasterize, to_mnist
+from handdigit.recognition.images import MAX_FILE_BYTES, UnreadableImage, load_image
 
 SEVEN = rasterize([[(70, 60), (210, 60), (120, 240)]], 280, 16)  # uint8, dark ink on white
 

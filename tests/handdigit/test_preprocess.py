@@ -5,8 +5,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from handdigit.data.synthetic import draw_strokes, style_names
 from handdigit.preprocess import MNIST_CENTRE_OF_MASS, centre_of_mass, rasterize, to_mnist
-from handdigit.synthetic import draw_strokes, style_names
 
 STYLES = style_names()
 

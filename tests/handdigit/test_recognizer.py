@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from handdigit import Prediction, Recognizer, UnreadableImage
+from handdigit.data.synthetic import drawn_digit_set
 from handdigit.preprocess import rasterize
-from handdigit.synthetic import drawn_digit_set
 
 SEVEN = rasterize([[(70, 60), (210, 60), (120, 240)]], 280, 16)
 
@@ -123,10 +123,12 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
 
 
 def test_import_handdigit_stays_light():
+    """`import handdigit` loads NumPy and tinycnn (NumPy only: its settings set OPENBLAS_THREAD_TIMEOUT
+    before NumPy loads), never Numba, matplotlib, the widgets or Pillow."""
     import subprocess
     import sys
 
-    code = "import sys, handdigit; print(sorted(m for m in ('numba', 'matplotlib', 'ipywidgets', 'PIL', 'tinycnn') if m in sys.modules))"
+    code = "import sys, handdigit; print(sorted(m for m in ('numba', 'matplotlib', 'ipywidgets', 'PIL') if m in sys.modules))"
     assert (
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -139,7 +141,7 @@ def test_import_handdigit_stays_light():
 def test_real_writers_digits_redrawn_as_canvas_strokes(recognizer, mnist, width):
     """MNIST test digits (writers training never saw) redrawn as a drawing app's strokes, thin and
     thick, through the full predict path: almost all still recognised."""
-    from handdigit.synthetic import restroke
+    from handdigit.data.synthetic import restroke
 
     chosen = np.random.default_rng(11).choice(len(mnist.test_labels), 300, replace=False)
     images = [restroke(mnist.test_images[index], width, canvas=140) for index in chosen]

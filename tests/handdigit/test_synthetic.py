@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from handdigit.data.synthetic import STYLES, draw_strokes, drawn_views, restroke, style_names, thin
 from handdigit.preprocess import rasterize
-from handdigit.synthetic import STYLES, draw_strokes, drawn_views, restroke, style_names, thin
 
 
 def test_thinning_leaves_a_one_pixel_skeleton_along_the_middle():

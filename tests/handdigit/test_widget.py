@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
+from handdigit.pad.widget import PIXEL_RATIO, DigitPad
 from handdigit.preprocess import rasterize
-from handdigit.widget import PIXEL_RATIO, DigitPad
 
 # Strokes in CSS pixels on the 280 px canvas, drawn the way a person would.
 ONE = [[(150, 45), (147, 120), (143, 235)]]
@@ -57,8 +57,8 @@ def bar_percentages(pad):
 @pytest.mark.parametrize(("strokes", "digit"), [(ONE, 1), (SEVEN, 7), (ZERO, 0), (FOUR, 4)])
 def test_a_drawn_digit_updates_strokes_view_prediction_and_bars(pad, strokes, digit):
     draw_with_mouse(pad, strokes)
-    assert len(pad.strokes) == len(strokes)
-    assert [len(s) for s in pad.strokes] == [len(s) for s in strokes]
+    assert len(pad.drawing.strokes) == len(strokes)
+    assert [len(s) for s in pad.drawing.strokes] == [len(s) for s in strokes]
     assert pad.prediction.digit == digit, pad.prediction.probabilities.round(3)
     assert shown_digit(pad) == str(digit)
     assert pad.prediction.input28.max() > 0.5 and pad.prediction.input28.shape == (28, 28)
@@ -74,13 +74,14 @@ def test_the_incremental_ink_equals_rasterizing_the_recorded_strokes(pad):
     draw_with_mouse(pad, FOUR)
     pad.brush.value = 9
     draw_with_mouse(pad, [[(30, 30), (60, 50)]])
-    assert pad.stroke_widths == [18, 18, 9]
-    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad._coverage)).astype(np.uint8))
+    assert pad.drawing.widths == [18, 18, 9]
+    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad.drawing.coverage)).astype(np.uint8))
 
 
 def rasterize_widths(pad):
     images = [
-        rasterize([stroke], 280, width) for stroke, width in zip(pad.strokes, pad.stroke_widths, strict=True)
+        rasterize([stroke], 280, width)
+        for stroke, width in zip(pad.drawing.strokes, pad.drawing.widths, strict=True)
     ]
     return np.minimum.reduce(images)
 
@@ -89,28 +90,28 @@ def test_undo_and_clear(pad):
     draw_with_mouse(pad, FOUR)
     assert pad.prediction.digit == 4
     pad.undo()
-    assert len(pad.strokes) == 1
+    assert len(pad.drawing.strokes) == 1
     alone = DigitPad(recognizer=pad.recognizer, warm_up=False)
     alone.draw(FOUR[:1])
     assert np.array_equal(pad.prediction.probabilities, alone.prediction.probabilities)
-    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad._coverage)).astype(np.uint8))
+    assert np.array_equal(rasterize_widths(pad), np.round(255 * (1 - pad.drawing.coverage)).astype(np.uint8))
     pad.clear()
-    assert pad.strokes == [] and pad.prediction is None
+    assert pad.drawing.strokes == [] and pad.prediction is None
     assert shown_digit(pad) == "" and "Draw a digit" in pad.answer.value
     assert bar_percentages(pad) == [0] * 10
     pad.undo()  # nothing left: harmless
-    assert pad.strokes == []
+    assert pad.drawing.strokes == []
 
 
 def test_keys_on_the_canvas_undo_and_clear(pad):
     draw_with_mouse(pad, FOUR)
     send(pad, "key_down", key="Backspace", shift_key=False, ctrl_key=False, meta_key=False)
-    assert len(pad.strokes) == 1
+    assert len(pad.drawing.strokes) == 1
     send(pad, "key_down", key="z", shift_key=False, ctrl_key=True, meta_key=False)
-    assert pad.strokes == []
+    assert pad.drawing.strokes == []
     draw_with_mouse(pad, ONE)
     send(pad, "key_down", key="Escape", shift_key=False, ctrl_key=False, meta_key=False)
-    assert pad.strokes == [] and pad.prediction is None
+    assert pad.drawing.strokes == [] and pad.prediction is None
 
 
 def test_a_stroke_ends_when_the_pointer_leaves(pad):
@@ -118,7 +119,7 @@ def test_a_stroke_ends_when_the_pointer_leaves(pad):
     assert pad.prediction.digit == 1
     send(pad, "mouse_move", x=10, y=10)  # moving without the button: no ink
     send(pad, "mouse_up", x=10, y=10)
-    assert len(pad.strokes) == 1 and len(pad.strokes[0]) == 3
+    assert len(pad.drawing.strokes) == 1 and len(pad.drawing.strokes[0]) == 3
 
 
 def test_touch_draws_like_the_mouse(pad):
@@ -128,7 +129,7 @@ def test_touch_draws_like_the_mouse(pad):
         for point in points[1:]:
             send(pad, "touch_move", touches=[point])
         send(pad, "touch_end", touches=[])
-    assert len(pad.strokes) == 1 and pad.prediction.digit == 7
+    assert len(pad.drawing.strokes) == 1 and pad.prediction.digit == 7
 
 
 def upload(pad, name, data):
@@ -155,21 +156,21 @@ def test_an_uploaded_image_is_predicted_and_a_bad_one_explained(pad):
         buffer, format="JPEG"
     )  # white on black
     upload(pad, "seven.jpg", buffer.getvalue())
-    assert pad.source == "upload" and pad.prediction.digit == 7 and shown_digit(pad) == "7"
+    assert pad.drawing.source == "upload" and pad.prediction.digit == 7 and shown_digit(pad) == "7"
     assert pad.upload.value == ()  # ready for the next file
     assert pad.message.value == ""
     upload(pad, "notes.png", b"this is not an image")
     assert "Cannot use that file: notes.png" in pad.message.value and 'role="alert"' in pad.message.value
     assert pad.prediction.digit == 7  # the last good answer stays
     draw_with_mouse(pad, ONE)  # drawing again replaces the upload
-    assert pad.source == "drawing" and pad.prediction.digit == 1 and pad.message.value == ""
+    assert pad.drawing.source == "drawing" and pad.prediction.digit == 1 and pad.message.value == ""
 
 
 def test_a_random_test_digit_shows_its_label_and_the_prediction(pad):
     prediction = pad.show_test_digit(index=0)  # MNIST's first test digit is a 7
-    assert prediction.digit == 7 and pad.source == "test digit"
+    assert prediction.digit == 7 and pad.drawing.source == "test digit"
     assert "labelled <b>7</b>" in pad.message.value and "right" in pad.message.value
-    assert pad._background.shape == (28, 28)
+    assert pad.drawing.background.shape == (28, 28)
 
 
 def test_without_mnist_the_test_digit_button_says_what_to_do(shipped, tmp_path):

@@ -189,3 +189,34 @@ def test_concurrent_predict_on_two_models_matches_sequential():
         assert len(results[index]) == 15
         for result in results[index]:
             np.testing.assert_array_equal(result, expected[index])
+
+
+def test_how_a_batch_is_split_never_depends_on_the_process_blas_thread_count(monkeypatch):
+    """The cause of a flaky concurrent-predict test: the worker count was read back from the BLAS
+    thread count, which another thread's worker region had set to 1 for the whole process, so the
+    batch was split into other chunks (and this OpenBLAS rounds products differently with their
+    number of rows). The count is a setting now: a process-wide BLAS limit changes nothing."""
+    from threadpoolctl import threadpool_limits
+
+    from tinycnn import settings
+    from tinycnn.engine import workers
+
+    model = Sequential([Conv2D(32, 3), ReLU(), Conv2D(64, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(10)],
+                       input_shape=(28, 28, 1), seed=1)  # fmt: skip
+    x = np.random.default_rng(0).random((128, 28, 28, 1), dtype=np.float32)
+    used = []
+    run = workers.run
+    monkeypatch.setattr(
+        workers,
+        "run",
+        lambda chunks, body, count: used.append((len(chunks), count)) or run(chunks, body, count),
+    )
+    with settings.use(workers=2):
+        expected, plan = model.predict(x, batch_size=128), str(model.plan(128))
+        alone = list(used)
+        used.clear()
+        with threadpool_limits(limits=1, user_api="blas"):
+            got, limited_plan = model.predict(x, batch_size=128), str(model.plan(128))
+    assert used == alone and all(count == 2 for _, count in used)
+    assert limited_plan == plan
+    np.testing.assert_array_equal(got, expected)

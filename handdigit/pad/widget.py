@@ -4,14 +4,15 @@ network answer while you draw.
     from handdigit import DigitPad
     DigitPad()                      # or handdigit.draw()
 
-The pad records pen strokes in Python from ipycanvas' mouse and touch events (a stroke ends on
-pen-up or when the pointer leaves the canvas), draws them on the canvas as they arrive, and keeps
-an ink raster that grows by the same segments, so a prediction never has to redraw the digit.
-Predictions run while drawing (at most every `PREDICT_INTERVAL` seconds) and always on pen-up.
+This is the pad's view: it turns ipycanvas' mouse and touch events (a stroke ends on pen-up or when
+the pointer leaves the canvas) into calls on its model, a `Drawing` (handdigit.pad.drawing: the
+strokes, undo, clear, when a prediction is due), paints the canvas as strokes arrive, and shows
+what the `Recognizer` answers, through its public API only. Predictions run while drawing (at most
+every `drawing.PREDICT_INTERVAL` seconds) and always on pen-up.
 
-Everything talks to the `Recognizer` only. Elements carry stable CSS classes for browser tests:
-hd-canvas, hd-prediction (+ hd-unsure), hd-confidence, hd-bar (ten, digits 0-9), hd-clear,
-hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling).
+Elements carry stable CSS classes for browser tests: hd-canvas, hd-prediction (+ hd-unsure),
+hd-confidence, hd-bar (ten, digits 0-9), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a
+stroke is answered without compiling).
 """
 
 import html
@@ -22,14 +23,13 @@ import ipywidgets as widgets
 import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 
-from handdigit import panels
-from handdigit.pictures import enlarge, png_bytes
-from handdigit.preprocess import coverage_to_image, draw_stroke, to_mnist
+from handdigit.pad import panels
+from handdigit.pad.drawing import CANVAS_SIZE, Drawing
+from handdigit.pad.pictures import enlarge, png_bytes
+from handdigit.preprocess import to_mnist
 
-CANVAS_SIZE = 280  # CSS pixels
 PIXEL_RATIO = 2  # backing store pixels per CSS pixel: sharp on high-DPI screens
 DEFAULT_BRUSH = 18  # CSS pixels: strokes about as wide, relative to the digit, as MNIST's
-PREDICT_INTERVAL = 0.08  # seconds between predictions while the pen moves
 INK = "#1a1a1a"
 PAPER = "#ffffff"
 # Okabe-Ito blue and orange: told apart by colour-blind readers; the winner is also bold.
@@ -83,22 +83,15 @@ class DigitPad(widgets.VBox):
         self.data_dir = data_dir
         self.add_class("hd-pad")
         self.size = size
-        self.strokes = []  # list of strokes, each a list of (x, y) in CSS pixels
-        self.stroke_widths = []  # the brush width (CSS pixels) of each stroke
+        self.drawing = Drawing(size)  # the model: strokes, image shown, pen state
         self.prediction = None  # the latest Prediction, or None before anything was drawn
-        self.source = "drawing"  # what the outputs show: "drawing", "upload" or "test digit"
         self._recognizer = recognizer
         self._ready = threading.Event()  # set when the network is loaded, or failed to load
         self._load_error = None
         self._lock = threading.RLock()
-        self._pen_down = False
-        self._last_prediction_time = 0.0
-        self._coverage = np.zeros((size, size), np.float32)
-        self._background = None  # an image (H, W) uint8 shown under the ink (upload or test digit)
         self._test_set = None
         self._rng = np.random.default_rng()
         self.timings = []  # seconds from pen-up to the updated outputs, for benchmarks
-        self.pen_ups = 0  # shown as data-pen-ups on .hd-answer: browser tests time pen-up to answer
         self._build(brush)
         self._refresh_outputs()
         if warm_up:
@@ -216,7 +209,7 @@ class DigitPad(widgets.VBox):
     def _warm_up(self):
         try:
             if self._recognizer is None:
-                from handdigit.recognizer import Recognizer
+                from handdigit.recognition.recognizer import Recognizer
 
                 self._recognizer = Recognizer.load()
             self._recognizer.warmup()
@@ -230,7 +223,7 @@ class DigitPad(widgets.VBox):
         if self.panels.selected_index == 1 and not self.model_panel.children:
             self.model_panel.children = self._model_children()
         with self._lock:
-            if self.strokes or self._background is not None:
+            if not self.drawing.is_empty:
                 self._predict_drawing()
 
     @property
@@ -252,38 +245,31 @@ class DigitPad(widgets.VBox):
 
     def _on_pen_down(self, x, y):
         with self._lock:
-            if self.source != "drawing":
-                self._start_drawing()
-            point = self._canvas_point(x, y)
-            self.strokes.append([point])
-            self.stroke_widths.append(self.brush.value)
-            self._pen_down = True
-            draw_stroke(self._coverage, [point], self.brush.value)
+            showed_image = self.drawing.source != "drawing"
+            self.drawing.pen_down(self._canvas_point(x, y), self.brush.value)
+            if showed_image:  # drawing over an upload or a test digit starts a new drawing
+                self.message.value = ""
+                self._redraw_canvas()
             self.canvas[1].fill_style = INK
             self.canvas[1].fill_circle(x, y, self.brush.value * PIXEL_RATIO / 2)
 
     def _on_pen_move(self, x, y):
         with self._lock:
-            if not self._pen_down:
+            segment = self.drawing.pen_move(self._canvas_point(x, y))
+            if segment is None:
                 return
-            point = self._canvas_point(x, y)
-            previous = self.strokes[-1][-1]
-            self.strokes[-1].append(point)
-            width = self.stroke_widths[-1]
-            draw_stroke(self._coverage, [previous, point], width)
+            (previous_x, previous_y), _ = segment
             layer = self.canvas[1]
             with hold_canvas():
-                self._set_pen(layer, width)
-                layer.stroke_line(previous[0] * PIXEL_RATIO, previous[1] * PIXEL_RATIO, x, y)
-            if time.perf_counter() - self._last_prediction_time >= PREDICT_INTERVAL:
+                self._set_pen(layer, self.drawing.widths[-1])
+                layer.stroke_line(previous_x * PIXEL_RATIO, previous_y * PIXEL_RATIO, x, y)
+            if self.drawing.prediction_due():
                 self._predict_drawing()
 
     def _on_pen_up(self, *_):
         with self._lock:
-            if not self._pen_down:
+            if not self.drawing.pen_up():
                 return
-            self._pen_down = False
-            self.pen_ups += 1
             started = time.perf_counter()
             self._predict_drawing()
             self.timings.append(time.perf_counter() - started)
@@ -307,7 +293,9 @@ class DigitPad(widgets.VBox):
     def clear(self):
         """Remove every stroke (and any uploaded or test image)."""
         with self._lock:
-            self._start_drawing()
+            self.drawing.clear()
+            self.message.value = ""
+            self._redraw_canvas()
             self.prediction = None
             self._refresh_outputs()
             self._refresh_inside()
@@ -315,14 +303,10 @@ class DigitPad(widgets.VBox):
     def undo(self):
         """Remove the last stroke."""
         with self._lock:
-            if self.source != "drawing":
+            if self.drawing.source != "drawing":
                 self.clear()
                 return
-            if self.strokes:
-                self.strokes.pop()
-                self.stroke_widths.pop()
-                self._pen_down = False
-                self._rebuild_coverage()
+            if self.drawing.undo():
                 self._redraw_canvas()
             self._predict_drawing()
             self._refresh_inside()
@@ -341,7 +325,7 @@ class DigitPad(widgets.VBox):
 
     def predict_image(self, image, name="image", source="upload"):
         """Show any image the Recognizer reads (bytes, path, array...) with its prediction."""
-        from handdigit.images import UnreadableImage, load_image
+        from handdigit.recognition.images import UnreadableImage, load_image
 
         with self._lock:
             try:
@@ -349,10 +333,9 @@ class DigitPad(widgets.VBox):
             except UnreadableImage as error:
                 self.message.value = f'<div class="hd-message" role="alert">Cannot use that file: {html.escape(str(error))}</div>'
                 return None
-            self._start_drawing()
-            self.source = source
             paper = luminance if alpha is None else alpha * luminance + (1 - alpha)
-            self._background = np.round(255 * paper).astype(np.uint8)
+            self.drawing.show_image(np.round(255 * paper).astype(np.uint8), source)
+            self.message.value = ""
             self._redraw_canvas()
             view = to_mnist(luminance, alpha)
             self._show_view(view)
@@ -367,9 +350,8 @@ class DigitPad(widgets.VBox):
                 self.message.value = f'<div class="hd-message" role="alert">{html.escape(str(error))}</div>'
                 return None
             index = int(self._rng.integers(len(labels))) if index is None else int(index)
-            self._start_drawing()
-            self.source = "test digit"
-            self._background = 255 - images[index]
+            self.drawing.show_image(255 - images[index], "test digit")
+            self.message.value = ""
             self._redraw_canvas()
             self._show_view(images[index].astype(np.float32) / 255, prepared=True)
             label = int(labels[index])
@@ -388,32 +370,16 @@ class DigitPad(widgets.VBox):
             self._test_set = (mnist.test_images, mnist.test_labels)
         return self._test_set
 
-    def _start_drawing(self):
-        """Back to an empty drawing: no strokes, no background image, no message."""
-        self.strokes = []
-        self.stroke_widths = []
-        self._pen_down = False
-        self._background = None
-        self.source = "drawing"
-        self.message.value = ""
-        self._coverage[:] = 0
-        self._redraw_canvas()
-
-    def _rebuild_coverage(self):
-        self._coverage[:] = 0
-        for stroke, width in zip(self.strokes, self.stroke_widths, strict=True):
-            draw_stroke(self._coverage, stroke, width)
-
     # --- outputs --------------------------------------------------------------------------
     def _predict_drawing(self):
-        self._last_prediction_time = time.perf_counter()
-        if self.source != "drawing":
+        self.drawing.predicted()
+        if self.drawing.source != "drawing":
             return
-        if not self.strokes:
+        image = self.drawing.ink()
+        if image is None:
             self.prediction = None
             self._refresh_outputs()
             return
-        image = coverage_to_image(self._coverage).astype(np.float32) / np.float32(255)
         self._show_view(to_mnist(image))
 
     def _show_view(self, view, prepared=False):
@@ -435,12 +401,12 @@ class DigitPad(widgets.VBox):
                 note = "The network could not be loaded (see the status above)."
             elif waiting:
                 note = "loading the network…"
-            elif prediction is None and self.source == "drawing":
+            elif prediction is None and self.drawing.source == "drawing":
                 note = "Draw a digit on the canvas."
             else:
                 note = "No digit here: draw or upload one."
             self.answer.value = (
-                f'<div class="hd-answer" data-pen-ups="{self.pen_ups}">'
+                f'<div class="hd-answer" data-pen-ups="{self.drawing.pen_ups}">'
                 '<span class="hd-prediction" aria-label="predicted digit"></span>'
                 f'<span class="hd-confidence"></span></div><div class="hd-note">{note}</div>'
             )
@@ -454,7 +420,7 @@ class DigitPad(widgets.VBox):
             else "&nbsp;"
         )
         self.answer.value = (
-            f'<div class="hd-answer" data-pen-ups="{self.pen_ups}">'
+            f'<div class="hd-answer" data-pen-ups="{self.drawing.pen_ups}">'
             f'<span class="hd-prediction{unsure}" aria-label="predicted digit">'
             f"{prediction.digit}</span>"
             f'<span class="hd-confidence" aria-label="confidence">{prediction.confidence:.0%}</span></div>'
@@ -486,10 +452,10 @@ class DigitPad(widgets.VBox):
             paper.clear()
             paper.fill_style = PAPER
             paper.fill_rect(0, 0, full, full)
-            if self._background is not None:
+            if self.drawing.background is not None:
                 paper.put_image_data(self._fitted_background(), 0, 0)
             ink.clear()
-            for stroke, width in zip(self.strokes, self.stroke_widths, strict=True):
+            for stroke, width in zip(self.drawing.strokes, self.drawing.widths, strict=True):
                 self._set_pen(ink, width)
                 points = np.asarray(stroke) * PIXEL_RATIO
                 if len(points) == 1:
@@ -502,7 +468,7 @@ class DigitPad(widgets.VBox):
         from PIL import Image
 
         full = self.size * PIXEL_RATIO
-        image = Image.fromarray(self._background)
+        image = Image.fromarray(self.drawing.background)
         scale = full / max(image.size)
         resample = Image.Resampling.NEAREST if scale >= 2 else Image.Resampling.LANCZOS
         image = image.resize(

@@ -153,8 +153,8 @@ DRAWN_SEED = 2026  # the drawn-digit evaluation set; training draws from other r
 def evaluate_drawn(recognizer=None, per_style=20, seed=DRAWN_SEED):
     """Accuracy on synthetic pen drawings (every style of handdigit.synthetic, random widths,
     slants, sizes and positions), each through the full `Recognizer.predict` path."""
-    from handdigit.recognizer import Recognizer
-    from handdigit.synthetic import drawn_digit_set
+    from handdigit.data.synthetic import drawn_digit_set
+    from handdigit.recognition.recognizer import Recognizer
 
     recognizer = recognizer or Recognizer.load()
     images, labels, styles = drawn_digit_set(per_style=per_style, seed=seed)

@@ -213,7 +213,7 @@ DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM = 1, 2  # the drawings' own random streams,
 
 def split_data(mnist, config, progress=None):
     """MNIST (first `subset` images, last `val_split` of them for validation) plus the drawings."""
-    from handdigit.synthetic import drawn_views
+    from handdigit.data.synthetic import drawn_views
 
     images = mnist.train_images
     labels = mnist.train_labels
@@ -283,7 +283,7 @@ def evaluate_logits(model, images, labels, batch_size=500):
 
 
 def _augmentation_settings():
-    from handdigit.augment import AugmentConfig
+    from handdigit.data.augment import AugmentConfig
 
     return AugmentConfig().to_dict()
 
@@ -392,7 +392,7 @@ class Trainer:
         return self.history
 
     def _train_one_epoch(self, epoch, steps, loss_function):
-        from handdigit.augment import augment_batch
+        from handdigit.data.augment import augment_batch
 
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch, steps)

@@ -9,7 +9,7 @@ import json
 
 import ipywidgets as widgets
 
-from handdigit.pictures import colourize, enlarge, mosaic, normalized, png_bytes
+from handdigit.pad.pictures import colourize, enlarge, mosaic, normalized, png_bytes
 
 
 def caption(text):

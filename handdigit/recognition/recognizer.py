@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from handdigit.images import load_image
 from handdigit.preprocess import MNIST_SIZE, to_mnist
+from handdigit.recognition.images import load_image
 
 DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsure"
 

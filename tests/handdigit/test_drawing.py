@@ -1,0 +1,98 @@
+"""The pad's model (handdigit.pad.drawing) without any widget: strokes, ink, undo, clear, images
+shown instead of strokes, and when a prediction is due."""
+
+import numpy as np
+import pytest
+
+from handdigit.pad.drawing import Drawing
+from handdigit.preprocess import rasterize
+
+FOUR = [[(120, 40), (80, 160), (200, 160)], [(170, 90), (170, 250)]]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def draw(drawing, strokes, width=18):
+    for first, *rest in strokes:
+        drawing.pen_down(first, width)
+        for point in rest:
+            drawing.pen_move(point)
+        drawing.pen_up()
+
+
+def test_ink_grown_point_by_point_equals_rasterizing_the_strokes():
+    drawing = Drawing(280)
+    draw(drawing, FOUR)
+    draw(drawing, [[(30, 30), (60, 50)]], width=9)
+    assert drawing.strokes == [
+        [(120, 40), (80, 160), (200, 160)],
+        [(170, 90), (170, 250)],
+        [(30, 30), (60, 50)],
+    ]
+    assert drawing.widths == [18, 18, 9]
+    expected = np.minimum(rasterize(FOUR, 280, 18), rasterize([[(30, 30), (60, 50)]], 280, 9))
+    np.testing.assert_array_equal(np.round(255 * drawing.ink()).astype(np.uint8), expected)
+    assert drawing.pen_ups == 3
+
+
+def test_pen_move_returns_the_segment_to_paint_only_while_the_pen_is_down():
+    drawing = Drawing(280)
+    assert drawing.pen_move((10, 10)) is None and drawing.strokes == []
+    drawing.pen_down((10, 10), 18)
+    assert drawing.pen_move((20, 30)) == ((10, 10), (20, 30))
+    assert drawing.pen_up() is True
+    assert drawing.pen_up() is False  # a second pen-up (pointer out after up) ends nothing
+    assert drawing.pen_move((40, 40)) is None
+    assert drawing.strokes == [[(10, 10), (20, 30)]]
+
+
+def test_undo_removes_the_last_stroke_and_its_ink():
+    drawing, alone = Drawing(280), Drawing(280)
+    draw(drawing, FOUR)
+    draw(alone, FOUR[:1])
+    assert drawing.undo() is True
+    assert drawing.strokes == alone.strokes
+    np.testing.assert_array_equal(drawing.coverage, alone.coverage)
+    assert drawing.undo() is True and drawing.ink() is None and drawing.is_empty
+    assert drawing.undo() is False  # nothing left: harmless
+
+
+def test_clear_and_an_image_shown_instead_of_strokes():
+    drawing = Drawing(280)
+    draw(drawing, FOUR)
+    drawing.show_image(np.full((28, 28), 255, np.uint8), "test digit")
+    assert (drawing.source, drawing.strokes, drawing.ink()) == ("test digit", [], None)
+    assert not drawing.is_empty and drawing.background.shape == (28, 28)
+    drawing.pen_down((50, 50), 18)  # drawing over the image starts a new drawing
+    assert drawing.source == "drawing" and drawing.background is None and len(drawing.strokes) == 1
+    drawing.show_image(np.zeros((10, 20), np.uint8), "upload")
+    assert drawing.undo() is True and drawing.is_empty and drawing.source == "drawing"
+    draw(drawing, FOUR)
+    drawing.clear()
+    assert drawing.is_empty and not drawing.coverage.any() and not drawing.pen_is_down
+    with pytest.raises(ValueError, match="source must be one of"):
+        drawing.show_image(np.zeros((4, 4), np.uint8), "drawing")
+
+
+def test_a_prediction_is_due_while_drawing_at_most_every_interval():
+    clock = Clock()
+    drawing = Drawing(280, predict_interval=0.08, clock=clock)
+    assert not drawing.prediction_due()  # pen up
+    drawing.pen_down((10, 10), 18)
+    assert drawing.prediction_due()  # nothing predicted yet
+    drawing.predicted()
+    clock.now = 0.05
+    drawing.pen_move((20, 20))
+    assert not drawing.prediction_due()
+    clock.now = 0.081
+    assert drawing.prediction_due()
+    drawing.pen_up()
+    assert not drawing.prediction_due()  # pen-up predicts anyway: the view does it on pen_up()
