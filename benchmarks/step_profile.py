@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved, machine_facts, publish  # noqa: E402
 from machine_limit import BATCH, gemm_contenders, training_step_gemms  # noqa: E402
 from worker import load_data  # noqa: E402
+from workers import worker_environment  # noqa: E402
 
 
 def time_steps(model, images, labels, steps):
@@ -135,6 +136,9 @@ def main():
     from handdigit.architecture import build_model
 
     tinycnn.warmup()
+    os.environ.setdefault(
+        "HANDDIGIT_DATA", worker_environment().get("HANDDIGIT_DATA", "")
+    )  # the shared copy, as the other benchmarks
     images, labels, _ = load_data(BATCH * 50)
     plan, medians = time_steps(build_model(seed=0), images, labels, args.steps)
     floors = gemm_floor_by_step(plan, args.repeats)

@@ -106,7 +106,7 @@ class ConvolutionStep(Step):
                 y_chunk += bias
 
         kept = self._run_forward(passes, x, rows_of, finish, keep, worker_count)
-        self._keep(keep, len(x), x, algorithm, kept, y)
+        self._keep(keep, len(x), x, algorithm, worker_count, kept, y)
         return y.reshape(len(x), *self.last.output_shape)
 
     def _forward_pooled(self, x, keep, algorithm, passes, worker_count):
@@ -125,7 +125,7 @@ class ConvolutionStep(Step):
                 )
 
             kept = self._run_forward(passes, x, self._activations, relu_pool, keep, worker_count)
-        self._keep(keep, len(x), x, algorithm, kept, (pooled, argmax))
+        self._keep(keep, len(x), x, algorithm, worker_count, kept, (pooled, argmax))
         return pooled
 
     @staticmethod
@@ -137,8 +137,8 @@ class ConvolutionStep(Step):
 
     # --- backward -------------------------------------------------------------------------
     def backward(self, dy, input_gradient=True):
-        x, algorithm, kept, output, dy = self._take_kept(dy)
-        passes, worker_count = self.passes[algorithm], settings.current().workers
+        x, algorithm, worker_count, kept, output, dy = self._take_kept(dy)
+        passes = self.passes[algorithm]  # as forward ran it, on as many workers
         conv, rows = self.conv, self._rows()
         if self.pool is not None:
             pooled, argmax = output
@@ -187,12 +187,12 @@ class ConvolutionStep(Step):
         shape = ((stop - start) * self._rows(), self.conv.filters)
         return self.workspace.get(f"activations {worker}", shape, self.dtype)
 
-    def how(self, batch_size, settings):
-        algorithm = choose_algorithm(self.conv, batch_size, settings.conv_algorithm)
+    def how(self, batch_size, current):
+        algorithm = choose_algorithm(self.conv, batch_size, current.conv_algorithm)
         passes = self.passes[algorithm]
-        chunks = passes.chunks(batch_size, settings.workers)
+        chunks = passes.chunks(batch_size, current.workers)
         largest = max(stop - start for start, stop in chunks)
-        used = min(settings.workers, len(chunks))
+        used = min(current.workers, len(chunks))
         if self._all_in_one(algorithm):
             finish = "output transform, bias, ReLU and 2x2 max-pool in one kernel"
         elif self.pool is not None:

@@ -44,8 +44,9 @@ class Step:
     def backward(self, dy, input_gradient=True):
         raise NotImplementedError
 
-    def how(self, batch_size, settings):
-        """How this step runs a batch of `batch_size` images: a phrase for the plan."""
+    def how(self, batch_size, current):
+        """How this step runs a batch of `batch_size` images under the Settings `current`: a phrase
+        for the plan."""
         raise NotImplementedError
 
     def forget(self):
@@ -89,7 +90,7 @@ class LayerStep(Step):
     def forget(self):
         pass  # the layer's own forward replaces what it kept
 
-    def how(self, batch_size, settings):
+    def how(self, batch_size, current):
         return "as written"
 
 
@@ -111,7 +112,7 @@ class ReLUStep(Step):
         relu_backward_into(y, dy, dx)
         return dx
 
-    def how(self, batch_size, settings):
+    def how(self, batch_size, current):
         return "ReLU kernel"
 
 
@@ -139,7 +140,7 @@ class MaxPoolStep(Step):
         maxpool_backward_into(dy, argmax, *pool.pool_size, *pool.strides, dx)
         return dx
 
-    def how(self, batch_size, settings):
+    def how(self, batch_size, current):
         return "max-pool kernels"
 
 
@@ -168,5 +169,5 @@ class DropoutStep(Step):
         dropout_apply_into(values, draws, keep_threshold(layer.rate), layer.scale, out)
         return out
 
-    def how(self, batch_size, settings):
+    def how(self, batch_size, current):
         return "dropout kernel (mask kept as 16-bit draws)"
