@@ -13,16 +13,27 @@ def interrupts_deferred():
     """Hold back Ctrl-C (SIGINT) while the block runs; it arrives right after, if it came.
 
     Keeps a group of files that belong together (a checkpoint and its weights) from being cut in
-    half. Does nothing off the main thread or where signals cannot be masked.
+    half. The operating system hands a process's SIGINT to any of its threads that does not block
+    it (OpenBLAS's, Numba's, the chunk workers'), so masking it in the main thread is not enough;
+    but Python runs every signal handler in the main thread, between two bytecodes. So for the
+    block the handler only notes the interrupt, and the previous handler gets it once the block is
+    over. Does nothing off the main thread, or where Ctrl-C is ignored (a background job).
     """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN: nothing to defer; SIG_DFL or None: not Python's to handle
+        yield
+        return
+    interrupted = []
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(frame))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        previous(signal.SIGINT, interrupted[-1])  # Python's default handler raises KeyboardInterrupt
 
 
 def write_atomic(path, writer, mode="w"):

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -204,3 +205,29 @@ def test_a_ctrl_c_during_a_deferred_block_arrives_after_it():
     finally:
         signal.signal(signal.SIGINT, previous)
     assert finished
+
+
+def test_a_ctrl_c_that_another_thread_receives_still_waits_for_the_block():
+    """The operating system may hand SIGINT to any thread (a BLAS or worker thread); masking it in
+    the main thread did not hold it back then, and a checkpoint save was cut short (a half-imported
+    matplotlib in CI). Python runs the handler in the main thread: the block still finishes first."""
+    from handdigit.util import interrupts_deferred
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    started, finish = threading.Event(), threading.Event()
+    other = threading.Thread(target=lambda: (started.set(), finish.wait(10)))
+    other.start()
+    started.wait(10)
+    steps = []
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            signal.pthread_kill(other.ident, signal.SIGINT)
+            for step in range(10_000):  # many bytecodes: an interrupt raised here would cut the loop
+                steps.append(step)
+            time.sleep(0.05)
+            steps.append("end")
+    finally:
+        finish.set()
+        other.join(10)
+        signal.signal(signal.SIGINT, previous)
+    assert steps[-1] == "end"
