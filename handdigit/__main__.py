@@ -4,4 +4,5 @@ import sys
 
 from handdigit.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -85,6 +85,13 @@ def build_parser():
         help="synthetic pen drawings added to training, as a fraction of the MNIST training images "
         f"(default {defaults.drawn:g}; 0 for MNIST only)",
     )
+    train.add_argument(
+        "--not-digits",
+        type=_unit_fraction,
+        default=None,
+        help="drawings that are not digits (letters, shapes, symbols, scribbles), trained towards 'none "
+        f"of them', as a fraction of the MNIST training images (default {defaults.not_digits:g}; 0 for none)",
+    )
     group = train.add_mutually_exclusive_group(required=True)
     group.add_argument(
         "--out", type=Path, help="directory for the new run (checkpoints, weights, history, curves)"
@@ -108,6 +115,16 @@ def build_parser():
     evaluate.add_argument("--data-dir", type=Path, default=None)
     evaluate.add_argument("--out", type=Path, default=None, help="directory for the figures and metrics.json")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument(
+        "--proxies",
+        type=_positive_int,
+        nargs="?",
+        const=300,
+        default=None,
+        metavar="N",
+        help="also run the evaluation proxies (real users' kinds of input made by generators and writers "
+        "training never used, digits and not), N inputs each (default 300)",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -177,7 +194,12 @@ def run_train(args, parser):
     if args.resume is not None:
         changed = [
             option
-            for option, value in (("--lr", args.lr), ("--subset", args.subset), ("--drawn", args.drawn))
+            for option, value in (
+                ("--lr", args.lr),
+                ("--subset", args.subset),
+                ("--drawn", args.drawn),
+                ("--not-digits", args.not_digits),
+            )
             if value is not None
         ]
         if args.no_augment:
@@ -203,6 +225,7 @@ def run_train(args, parser):
             subset=args.subset,
             augment=not args.no_augment,
             drawn=args.drawn if args.drawn is not None else TrainConfig().drawn,
+            not_digits=args.not_digits if args.not_digits is not None else TrainConfig().not_digits,
         )
         out_dir = args.out
         if (out_dir / "checkpoint.npz").exists():
@@ -237,6 +260,20 @@ def run_evaluate(args):
     from handdigit.evaluation import evaluate_weights
 
     report = evaluate_weights(args.weights, data_dir=args.data_dir, out_dir=args.out)
+    if args.proxies:
+        from handdigit.data import load_mnist
+        from handdigit.evaluation.proxies import evaluate_proxies, plot_threshold_sweep, summary_lines
+        from handdigit.recognition.recognizer import Recognizer
+
+        proxies = evaluate_proxies(
+            Recognizer.load(args.weights), count=args.proxies, mnist=load_mnist(args.data_dir)
+        )
+        if args.out is not None:
+            plot_threshold_sweep(proxies, args.out / "not-a-digit.png")
+        report["proxies"] = {
+            name: {key: value for key, value in entry.items() if key != "scores"}
+            for name, entry in proxies["proxies"].items()
+        }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -245,9 +282,16 @@ def run_evaluate(args):
         f"Test accuracy {report['accuracy']:.2%}   loss {report['loss']:.4f}   "
         f"expected calibration error {report['expected_calibration_error']:.2%}"
     )
+    if report.get("flagged_not_a_digit"):
+        print(
+            f'Test digits flagged "not a digit": {report["flagged_not_a_digit"]:.2%} (temperature {report["temperature"]:.3f})'
+        )
     print("digit  precision  recall")
     for digit in range(10):
         print(f"  {digit}     {report['precision'][digit]:7.2%}  {report['recall'][digit]:7.2%}")
+    if args.proxies:
+        print()
+        print("\n".join(summary_lines({"proxies": report["proxies"]})))
     if args.out is not None:
         print(f"Figures and metrics.json in {args.out}")
     return 0
@@ -286,12 +330,15 @@ def run_predict(args):
                         "digit": prediction.digit,
                         "confidence": round(prediction.confidence, 6),
                         "uncertain": prediction.uncertain,
+                        "not_a_digit": prediction.not_a_digit,
                         "probabilities": [round(float(p), 6) for p in prediction.probabilities],
                     }
                 )
             )
         elif prediction.digit is None:
             print(f"{path}: no digit")
+        elif prediction.not_a_digit:
+            print(f"{path}: not a digit (closest {prediction.digit}, {prediction.confidence:.1%})")
         else:
             unsure = " (unsure)" if prediction.uncertain else ""
             print(f"{path}: {prediction.digit}  {prediction.confidence:.1%}{unsure}")

@@ -14,7 +14,7 @@ from handdigit.util import write_atomic
 BLUE, ORANGE, GREEN, VERMILION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg",) and not matplotlib.is_interactive():
@@ -24,8 +24,8 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path):
-    plt = _pyplot()
+def save_figure(figure, path):
+    plt = pyplot()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -34,7 +34,7 @@ def _save(figure, path):
 
 def plot_training_curves(history, path):
     """Loss and accuracy per epoch, training (augmented) and validation."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [record["epoch"] for record in history]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
     loss_axis.plot(epochs, [r["train_loss"] for r in history], "o-", color=BLUE, label="training (augmented)")
@@ -59,12 +59,12 @@ def plot_training_curves(history, path):
         axis.grid(alpha=0.3)
         axis.legend()
         axis.xaxis.get_major_locator().set_params(integer=True)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(matrix, path, title="Confusion matrix (test set)"):
     """(10, 10) counts, rows = true digit, columns = prediction; log colour scale so errors show."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import LogNorm
 
     figure, axis = plt.subplots(figsize=(6.4, 5.6))
@@ -79,12 +79,12 @@ def plot_confusion_matrix(matrix, path, title="Confusion matrix (test set)"):
                 axis.text(predicted, true, str(count), ha="center", va="center", fontsize=7.5, color=colour)
     axis.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit", title=title)
     figure.colorbar(image, ax=axis, label="count (log scale)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_misclassified(images, true_labels, predicted, confidences, path, columns=10):
     """A gallery of misclassified digits, each titled 'true -> predicted (confidence)'."""
-    plt = _pyplot()
+    plt = pyplot()
     count = len(images)
     rows = max(1, int(np.ceil(count / columns)))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.15, rows * 1.35))
@@ -94,12 +94,12 @@ def plot_misclassified(images, true_labels, predicted, confidences, path, column
             axis.imshow(images[index], cmap="gray_r", vmin=0, vmax=255 if images.dtype == np.uint8 else 1)
             axis.set_title(f"{true_labels[index]}→{predicted[index]} ({confidences[index]:.0%})", fontsize=8)
     figure.suptitle("Misclassified test digits: true → predicted (confidence)", fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_reliability(bin_confidence, bin_accuracy, bin_counts, ece, path):
     """Reliability diagram: accuracy against confidence per bin, with the diagonal of perfect calibration."""
-    plt = _pyplot()
+    plt = pyplot()
     edges = np.linspace(0, 1, len(bin_counts) + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     width = edges[1] - edges[0]
@@ -129,4 +129,4 @@ def plot_reliability(bin_confidence, bin_accuracy, bin_counts, ece, path):
     axis.legend(loc="upper left")
     count_axis.bar(centres, bin_counts, width=width * 0.9, color=GREEN)
     count_axis.set(xlabel="confidence of the predicted digit", ylabel="images", yscale="log", xlim=(0, 1))
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from tinycnn.kernels import Kernel
+
 MNIST_SIZE = 28
 DIGIT_BOX = 20
 MNIST_CENTRE_OF_MASS = (13.996, 14.007)  # (row, column), the training-set mean
@@ -176,27 +178,81 @@ def draw_stroke(coverage, stroke, width):
         return
     if len(points) == 1:
         points = np.vstack([points, points])
-    for start, end in zip(points[:-1], points[1:], strict=True):
-        _draw_segment(coverage, start, end, width / 2)
+    draw_segments(coverage, np.concatenate([points[:-1], points[1:]], axis=1), width)
 
 
-def _draw_segment(coverage, start, end, radius):
-    """Max-composite one round-capped segment's antialiased coverage into `coverage`."""
+def draw_segments(coverage, segments, width):
+    """Add round-capped segments (S, 4) of (x0, y0, x1, y1), pen diameter `width`, to `coverage`
+    (H, W) float32, in place, each composited by maximum (a compiled kernel: the drawing app draws
+    a segment per pen move, and training draws thousands of digits)."""
+    segments = np.ascontiguousarray(segments, np.float64).reshape(-1, 4)
+    if len(segments):
+        draw_segments_into(coverage, segments, np.float64(width) / 2)
+
+
+def draw_segments_loops(coverage, segments, radius):
+    """Max-composite each segment's antialiased coverage (1 inside the pen, falling to 0 over one
+    pixel at its edge) into `coverage`; pixel centres at +0.5. Segments in order: they overlap."""
     height, width = coverage.shape
-    low = np.floor(np.minimum(start, end) - radius - 1).astype(int)
-    high = np.ceil(np.maximum(start, end) + radius + 1).astype(int)
-    x0, y0 = max(low[0], 0), max(low[1], 0)
-    x1, y1 = min(high[0], width), min(high[1], height)
-    if x0 >= x1 or y0 >= y1:
-        return
-    xs = np.arange(x0, x1, dtype=np.float64) + 0.5
-    ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
-    direction = end - start
-    length_squared = float(direction @ direction)
-    if length_squared == 0:
-        t = 0.0
-    else:
-        t = np.clip(((xs - start[0]) * direction[0] + (ys - start[1]) * direction[1]) / length_squared, 0, 1)
-    distance = np.hypot(xs - (start[0] + t * direction[0]), ys - (start[1] + t * direction[1]))
-    segment = np.clip(radius + 0.5 - distance, 0, 1).astype(np.float32)
-    np.maximum(coverage[y0:y1, x0:x1], segment, out=coverage[y0:y1, x0:x1])
+    for s in range(segments.shape[0]):
+        start_x, start_y, end_x, end_y = segments[s, 0], segments[s, 1], segments[s, 2], segments[s, 3]
+        x0 = max(int(math.floor(min(start_x, end_x) - radius - 1)), 0)
+        y0 = max(int(math.floor(min(start_y, end_y) - radius - 1)), 0)
+        x1 = min(int(math.ceil(max(start_x, end_x) + radius + 1)), width)
+        y1 = min(int(math.ceil(max(start_y, end_y) + radius + 1)), height)
+        direction_x, direction_y = end_x - start_x, end_y - start_y
+        length_squared = direction_x * direction_x + direction_y * direction_y
+        for row in range(y0, y1):
+            pixel_y = row + 0.5
+            for column in range(x0, x1):
+                if coverage[row, column] >= 1.0:  # fully inked by an earlier segment: nothing to add
+                    continue
+                pixel_x = column + 0.5
+                t = 0.0
+                if length_squared > 0:
+                    t = (
+                        (pixel_x - start_x) * direction_x + (pixel_y - start_y) * direction_y
+                    ) / length_squared
+                    t = min(max(t, 0.0), 1.0)
+                distance = math.hypot(
+                    pixel_x - (start_x + t * direction_x), pixel_y - (start_y + t * direction_y)
+                )
+                value = np.float32(min(max(radius + 0.5 - distance, 0.0), 1.0))
+                if value > coverage[row, column]:
+                    coverage[row, column] = value
+
+
+def draw_segments_numpy(coverage, segments, radius):
+    """The NumPy twin of draw_segments_loops: one segment at a time, its box of pixels at once."""
+    height, width = coverage.shape
+    for start_x, start_y, end_x, end_y in segments:
+        start, end = np.array([start_x, start_y]), np.array([end_x, end_y])
+        low = np.floor(np.minimum(start, end) - radius - 1).astype(int)
+        high = np.ceil(np.maximum(start, end) + radius + 1).astype(int)
+        x0, y0 = max(low[0], 0), max(low[1], 0)
+        x1, y1 = min(high[0], width), min(high[1], height)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        xs = np.arange(x0, x1, dtype=np.float64) + 0.5
+        ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
+        direction = end - start
+        length_squared = float(direction @ direction)
+        if length_squared == 0:
+            t = 0.0
+        else:
+            t = np.clip(
+                ((xs - start[0]) * direction[0] + (ys - start[1]) * direction[1]) / length_squared, 0, 1
+            )
+        distance = np.hypot(xs - (start[0] + t * direction[0]), ys - (start[1] + t * direction[1]))
+        segment = np.clip(radius + 0.5 - distance, 0, 1).astype(np.float32)
+        np.maximum(coverage[y0:y1, x0:x1], segment, out=coverage[y0:y1, x0:x1])
+
+
+def draw_segments_example():
+    """Tiny arguments (warm-up): one segment on a 4x4 canvas."""
+    return np.zeros((4, 4), np.float32), np.array([[0.5, 0.5, 3.0, 2.0]]), 1.0
+
+
+draw_segments_into = Kernel(
+    draw_segments_loops, draw_segments_numpy, draw_segments_example, work="coverage", threads=False
+)

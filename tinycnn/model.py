@@ -11,8 +11,10 @@ runs each layer's own forward and backward as written. `model.engine = "plain"` 
 `print(model.plan())` shows what runs. Both give the same results up to float rounding.
 
 Weights files are .npz archives: one array per parameter, named "layer_name/key", plus
-"__architecture__" (JSON: format version, input shape, dtype, each layer's class and config).
-Loading rebuilds the architecture and validates every array (present, shape, dtype, finite).
+"__architecture__" (JSON: format version, input shape, dtype, each layer's class and config), and
+any "extra/NAME" arrays an application stores beside the model (`save(path, extra=...)`,
+`read_extra(path)`), which loading the model leaves alone. Loading rebuilds the architecture and
+validates every array (present, shape, dtype, finite).
 """
 
 import json
@@ -28,6 +30,7 @@ from tinycnn.weights_file import read_npz, write_npz_atomic
 FORMAT = "tinycnn.Sequential"
 FORMAT_VERSION = 1
 ARCHITECTURE_KEY = "__architecture__"
+EXTRA_PREFIX = "extra/"  # arrays an application keeps beside the model: not the model's
 
 
 class Sequential:
@@ -198,9 +201,17 @@ class Sequential:
             ],
         }
 
-    def save(self, path):
-        """Write architecture and weights to an .npz file, atomically."""
+    def save(self, path, extra=None):
+        """Write architecture and weights to an .npz file, atomically; `extra` ({name: array}) is
+        stored beside them as "extra/name" (read back with `read_extra`)."""
         arrays = {ARCHITECTURE_KEY: np.array(json.dumps(self.architecture())), **self.get_weights()}
+        for name, value in (extra or {}).items():
+            array = np.asarray(value)
+            if array.dtype == object:
+                raise TypeError(
+                    f"save: extra {name!r} is not a plain array (no objects: files load without pickle)"
+                )
+            arrays[EXTRA_PREFIX + name] = array
         return write_npz_atomic(path, arrays)
 
     @classmethod
@@ -209,7 +220,7 @@ class Sequential:
         `engine` runs it (weights files do not store one)."""
         if engine not in engines.ENGINES:
             raise ValueError(f"engine must be one of {tuple(engines.ENGINES)}, got {engine!r}")
-        arrays = read_npz(path)
+        arrays = _without_extra(read_npz(path))
         architecture = _read_architecture(arrays, path)
         try:
             layers = [
@@ -235,7 +246,7 @@ class Sequential:
     def set_saved_weights(self, arrays, source="weights"):
         """Copy in weights as `save` stores them ({name: array} with the architecture entry, which
         must describe this very architecture), validating every array first."""
-        arrays = dict(arrays)
+        arrays = _without_extra(arrays)
         stored = _without_seeds(_read_architecture(arrays, source))
         mine = _without_seeds(self.architecture())
         for field in ("input_shape", "dtype", "layers"):
@@ -291,6 +302,19 @@ class Sequential:
     def __repr__(self):
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n], input_shape={self.input_shape})"
+
+
+def read_extra(path):
+    """{name: array} of the "extra/name" arrays a weights file holds beside the model ({} if none)."""
+    return {
+        key[len(EXTRA_PREFIX) :]: value
+        for key, value in read_npz(path).items()
+        if key.startswith(EXTRA_PREFIX)
+    }
+
+
+def _without_extra(arrays):
+    return {key: value for key, value in arrays.items() if not key.startswith(EXTRA_PREFIX)}
 
 
 def _without_seeds(architecture):

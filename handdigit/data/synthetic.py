@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from handdigit.preprocess import coverage_to_image, draw_stroke, rasterize
+from handdigit.preprocess import coverage_to_image, draw_segments, rasterize
+from tinycnn.kernels import Kernel
 
 
 def arc(cx, cy, rx, ry, start_degrees, end_degrees, points=24):
@@ -128,19 +129,29 @@ def _smooth_field(rng, amplitude):
 
 
 def draw_strokes(digit, style, rng, canvas=280, centred=False):
-    """Randomly slanted, rotated, bent, proportioned and placed strokes of one style, in canvas pixels.
+    """Randomly slanted, rotated, bent, proportioned and placed strokes of one digit style, in
+    canvas pixels (see `place_strokes`)."""
+    return place_strokes(STYLES[digit][style], rng, canvas, centred)
+
+
+def place_strokes(
+    unit_strokes, rng, canvas=280, centred=False, rotation=12.0, aspect=(0.7, 1.35), height=(0.2, 0.85)
+):
+    """Strokes drawn in a unit box (x right, y down, height 1) as a hand would put them on a canvas:
+    randomly slanted, rotated (up to `rotation` degrees), proportioned (width scaled by a factor in
+    `aspect`), bent, sized (a fraction `height` of the canvas) and placed, in canvas pixels.
 
     Each stroke is resampled finely, bent by a smooth random field (hands do not draw straight
     lines), jittered, and moved a little on its own (a second stroke rarely lands exactly where
     the first one's geometry says).
     """
     slant = rng.uniform(-0.35, 0.35)
-    angle = math.radians(rng.uniform(-12, 12))
-    width_scale = rng.uniform(0.7, 1.35)
+    angle = math.radians(rng.uniform(-rotation, rotation))
+    width_scale = rng.uniform(*aspect)
     wobble = rng.uniform(0.0, 0.006)
     bend = _smooth_field(rng, rng.uniform(0.0, 0.035))
     transformed = []
-    for number, stroke in enumerate(STYLES[digit][style]):
+    for number, stroke in enumerate(unit_strokes):
         points = _resampled(np.asarray(stroke, np.float64))
         points = points + bend(points) + rng.normal(0, wobble, points.shape)
         if number > 0:
@@ -155,12 +166,76 @@ def draw_strokes(digit, style, rng, canvas=280, centred=False):
     every = np.concatenate(transformed)
     low, high = every.min(axis=0), every.max(axis=0)
     extent = max(high[1] - low[1], 1e-6)
-    height = canvas * (0.55 if centred else rng.uniform(0.2, 0.85))
-    scale = height / extent
+    size_fraction = 0.55 if centred else rng.uniform(*height)
+    scale = canvas * size_fraction / extent
+    if (high[0] - low[0]) * scale > 0.95 * canvas:  # wide shapes: fit the width instead
+        scale = 0.95 * canvas / (high[0] - low[0])
     size = (high - low) * scale
     room = np.maximum(canvas - size, 0)
     origin = room / 2 if centred else rng.uniform(0.05, 0.95, 2) * room
     return [((stroke - low) * scale + origin).tolist() for stroke in transformed]
+
+
+def as_polyline(strokes, points, join_pen_ups=True):
+    """The strokes as a tablet that samples few points would give them: the pen's path (pen-up moves
+    from one stroke to the next joined by a straight line, or each stroke on its own) resampled to
+    `points` points at equal distances along it, drawn as straight segments. A digit drawn by
+    clicking its corners with a mouse looks the same."""
+    paths = (
+        [np.concatenate([np.asarray(stroke) for stroke in strokes])]
+        if join_pen_ups
+        else [np.asarray(s) for s in strokes]
+    )
+    total = sum(_length(path) for path in paths)
+    result = []
+    for path in paths:
+        share = max(2, round(points * _length(path) / total)) if total > 0 else 2
+        result.append(_equidistant(path, share).tolist())
+    return result
+
+
+def _length(path):
+    return float(np.hypot(*np.diff(path, axis=0).T).sum()) if len(path) > 1 else 0.0
+
+
+def _equidistant(path, count):
+    """`count` points at equal distances along the polyline `path` (K, 2), its ends included."""
+    steps = np.hypot(*np.diff(path, axis=0).T)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    if along[-1] <= 0:
+        return np.repeat(path[:1], count, axis=0)
+    targets = np.linspace(0, along[-1], count)
+    return np.stack([np.interp(targets, along, path[:, 0]), np.interp(targets, along, path[:, 1])], 1)
+
+
+def low_resolution(image, cells, rng):
+    """A (H, W) uint8 drawing as a coarse scan gives it: its ink counted over a `cells` x `cells` grid
+    (of the ink's square bounding box), then scaled back up to the drawing's size by nearest
+    neighbour, bilinear or bicubic resampling, sometimes blurred. Dark ink on white, uint8."""
+    from PIL import Image, ImageFilter
+
+    ink = 255 - np.asarray(image, np.float32)
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 32), np.flatnonzero(ink.max(axis=0) > 32)
+    if len(rows) == 0:
+        return np.asarray(image, np.uint8)
+    side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    top = max(0, (rows[0] + rows[-1] + 1) // 2 - side // 2)
+    left = max(0, (cols[0] + cols[-1] + 1) // 2 - side // 2)
+    box = np.zeros((side, side), np.float32)
+    crop = ink[top : top + side, left : left + side]
+    box[: crop.shape[0], : crop.shape[1]] = crop
+    counts = Image.fromarray(box, mode="F").resize((cells, cells), Image.Resampling.BOX)
+    levels = rng.integers(4, 17)  # ink counts: 0..16 per cell in a scanner that counts pixels
+    coarse = np.round(np.asarray(counts) / 255 * levels) / levels * 255
+    resample = [Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC][
+        rng.integers(3)
+    ]
+    size = image.shape[0]
+    up = Image.fromarray(coarse.astype(np.float32), mode="F").resize((size, size), resample)
+    up = Image.fromarray(np.clip(np.asarray(up), 0, 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        up = up.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.5, 2.0)) * size / 100))
+    return 255 - np.asarray(up)
 
 
 def draw_digit(digit, style, rng, canvas=280, width=None, centred=False):
@@ -218,16 +293,62 @@ def drawn_views(count, rng, canvas=140, progress=None, writers=None):
 
 
 def thin(binary):
-    """The one-pixel-wide skeleton of a binary image (Zhang and Suen's thinning, 1984), vectorised."""
-    image = np.asarray(binary, np.uint8).copy()
+    """The one-pixel-wide skeleton of a binary image (Zhang and Suen's thinning, 1984), (H, W) uint8."""
+    image = np.pad(np.asarray(binary, np.uint8), 1)
+    thin_into(image, np.zeros_like(image))
+    return image[1:-1, 1:-1].copy()
+
+
+def thin_loops(image, remove):
+    """Zhang-Suen thinning of `image` (H, W) uint8 0/1 with a zero border, in place; `remove` is
+    scratch of the same shape. Each sub-iteration decides every removal on the image as it was
+    when the sub-iteration began, then removes them all."""
+    height, width = image.shape
+    changed = True
+    while changed:
+        changed = False
+        for step in range(2):
+            for row in range(1, height - 1):
+                for column in range(1, width - 1):
+                    remove[row, column] = 0
+                    if image[row, column] == 0:
+                        continue
+                    p2, p3 = image[row - 1, column], image[row - 1, column + 1]
+                    p4, p5 = image[row, column + 1], image[row + 1, column + 1]
+                    p6, p7 = image[row + 1, column], image[row + 1, column - 1]
+                    p8, p9 = image[row, column - 1], image[row - 1, column - 1]
+                    neighbours = p2 + p3 + p4 + p5 + p6 + p7 + p8 + p9
+                    if neighbours < 2 or neighbours > 6:
+                        continue
+                    transitions = (
+                        (p2 == 0 and p3 == 1) + (p3 == 0 and p4 == 1) + (p4 == 0 and p5 == 1)
+                        + (p5 == 0 and p6 == 1) + (p6 == 0 and p7 == 1) + (p7 == 0 and p8 == 1)
+                        + (p8 == 0 and p9 == 1) + (p9 == 0 and p2 == 1)
+                    )  # fmt: skip
+                    if transitions != 1:
+                        continue
+                    if step == 0:
+                        corner = p2 * p4 * p6 == 0 and p4 * p6 * p8 == 0
+                    else:
+                        corner = p2 * p4 * p8 == 0 and p2 * p6 * p8 == 0
+                    if corner:
+                        remove[row, column] = 1
+            for row in range(1, height - 1):
+                for column in range(1, width - 1):
+                    if remove[row, column]:
+                        image[row, column] = 0
+                        changed = True
+
+
+def thin_numpy(image, remove):
+    """The NumPy twin of thin_loops: each sub-iteration's tests on whole shifted images."""
     while True:
         changed = False
         for step in (0, 1):
-            padded = np.pad(image, 1)
-            # Neighbours P2..P9, clockwise from the one above.
-            p2, p3, p4 = padded[:-2, 1:-1], padded[:-2, 2:], padded[1:-1, 2:]
-            p5, p6, p7 = padded[2:, 2:], padded[2:, 1:-1], padded[2:, :-2]
-            p8, p9 = padded[1:-1, :-2], padded[:-2, :-2]
+            inner = image[1:-1, 1:-1]
+            p2, p3, p4 = image[:-2, 1:-1], image[:-2, 2:], image[1:-1, 2:]
+            p5, p6, p7 = image[2:, 2:], image[2:, 1:-1], image[2:, :-2]
+            p8, p9 = image[1:-1, :-2], image[:-2, :-2]
             ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
             neighbours = sum(ring[:8])
             transitions = sum((ring[i] == 0) & (ring[i + 1] == 1) for i in range(8))
@@ -235,12 +356,21 @@ def thin(binary):
                 corner = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
             else:
                 corner = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            remove = (image == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & corner
-            if remove.any():
-                image[remove] = 0
+            removed = (inner == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & corner
+            if removed.any():
+                inner[removed] = 0
                 changed = True
         if not changed:
-            return image
+            return
+
+
+def thin_example():
+    """Tiny arguments (warm-up): a 3x3 block with a zero border."""
+    image = np.pad(np.ones((3, 3), np.uint8), 1)
+    return image, np.zeros_like(image)
+
+
+thin_into = Kernel(thin_loops, thin_numpy, thin_example, work="image", threads=False)
 
 
 def restroke(digit, width, canvas=280, upscale=4, threshold=0.35):
@@ -253,19 +383,19 @@ def restroke(digit, width, canvas=280, upscale=4, threshold=0.35):
 
     size = digit.shape[0] * upscale
     enlarged = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BILINEAR), np.float32)
-    skeleton = thin(enlarged / 255 > threshold)
+    skeleton = np.pad(thin(enlarged / 255 > threshold), 1).astype(bool)
     scale = canvas / size
-    rows, cols = np.nonzero(skeleton)
+    segments, linked = [], np.zeros(skeleton.shape, bool)
+    for d_row, d_col in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each neighbour pair once
+        pair = skeleton & np.roll(np.roll(skeleton, -d_row, 0), -d_col, 1)
+        starts = np.argwhere(pair)
+        ends = starts + (d_row, d_col)
+        segments.append(np.concatenate([starts[:, ::-1], ends[:, ::-1]], 1))
+        linked[pair] = True
+        linked[tuple((starts + (d_row, d_col)).T)] = True
+    alone = np.argwhere(skeleton & ~linked)
+    segments.append(np.concatenate([alone[:, ::-1], alone[:, ::-1]], 1))
+    segments = (np.concatenate(segments).astype(np.float64) - 1 + 0.5) * scale  # (x, y) canvas pixels
     coverage = np.zeros((canvas, canvas), np.float32)
-    present = set(zip(rows.tolist(), cols.tolist(), strict=True))
-    for row, col in present:
-        start = ((col + 0.5) * scale, (row + 0.5) * scale)
-        linked = False
-        for d_row, d_col in ((0, 1), (1, -1), (1, 0), (1, 1)):
-            if (row + d_row, col + d_col) in present:
-                end = ((col + d_col + 0.5) * scale, (row + d_row + 0.5) * scale)
-                draw_stroke(coverage, [start, end], width)
-                linked = True
-        if not linked:
-            draw_stroke(coverage, [start], width)
+    draw_segments(coverage, segments, width)
     return coverage_to_image(coverage)

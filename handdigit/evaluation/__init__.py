@@ -11,20 +11,20 @@ RUN_DIR`).
 from handdigit.evaluation.metrics import (
     CALIBRATION_BINS,
     DRAWN_SEED,
-    calibration,
     confusion_matrix,
     evaluate_drawn,
     evaluate_model,
     evaluate_weights,
     load_model,
     precision_recall,
+    reliability,
     write_figures,
 )
 
 __all__ = [
     "CALIBRATION_BINS",
     "DRAWN_SEED",
-    "calibration",
+    "reliability",
     "confusion_matrix",
     "evaluate_drawn",
     "evaluate_model",

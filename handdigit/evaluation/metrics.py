@@ -30,7 +30,7 @@ def precision_recall(matrix):
     return precision, recall
 
 
-def calibration(confidences, correct, bins=CALIBRATION_BINS):
+def reliability(confidences, correct, bins=CALIBRATION_BINS):
     """(ece, mean confidence per bin, accuracy per bin, count per bin); bins are (lo, hi]."""
     confidences = np.asarray(confidences, np.float64)
     correct = np.asarray(correct, np.float64)
@@ -46,31 +46,35 @@ def calibration(confidences, correct, bins=CALIBRATION_BINS):
 
 
 def load_model(weights=None):
-    """The reference network with `weights` (default: the shipped ones), validated on load."""
+    """The reference network with `weights` (default: the shipped ones), validated on load, and
+    the calibration stored beside it (the default one, temperature 1, if none)."""
     from handdigit.architecture import build_model
+    from handdigit.recognition.calibration import Calibration, read_calibration
     from handdigit.resources import shipped_weights_path
 
     path = Path(weights) if weights is not None else shipped_weights_path()
     model = build_model()
     model.load_weights(path)
-    return model, path
+    return model, path, read_calibration(path) or Calibration()
 
 
-def evaluate_model(model, images, labels):
-    """Metrics of `model` on uint8 images (N, 28, 28) and labels (N,), as a JSON-ready dict."""
-    from tinycnn import SoftmaxCrossEntropy, softmax
+def evaluate_model(model, images, labels, calibration=None):
+    """Metrics of `model` (with `calibration`: its temperature and not-a-digit rule) on uint8 images
+    (N, 28, 28) and labels (N,), as a JSON-ready dict."""
+    from handdigit.recognition.calibration import Calibration
 
+    calibration = calibration or Calibration()
     x = images.astype(np.float32)[..., None] / np.float32(255)
-    logits = model.predict(x, batch_size=500)
+    logits = model.predict(x, batch_size=500).astype(np.float64)
     labels = labels.astype(np.intp)
-    loss = SoftmaxCrossEntropy().forward(logits, labels)
-    probabilities = softmax(logits.astype(np.float64))
+    probabilities = calibration.probabilities(logits)
+    loss = float(np.mean(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-300))))
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     correct = predicted == labels
     matrix = confusion_matrix(labels, predicted)
     precision, recall = precision_recall(matrix)
-    ece, bin_confidence, bin_accuracy, bin_counts = calibration(confidence, correct)
+    ece, bin_confidence, bin_accuracy, bin_counts = reliability(confidence, correct)
     return {
         "images": int(len(labels)),
         "accuracy": float(correct.mean()),
@@ -80,6 +84,8 @@ def evaluate_model(model, images, labels):
         "recall": recall.tolist(),
         "confusion_matrix": matrix.tolist(),
         "expected_calibration_error": ece,
+        "temperature": calibration.temperature,
+        "flagged_not_a_digit": float(calibration.not_a_digit(logits).mean()),
         "calibration_bins": {
             "mean_confidence": bin_confidence.tolist(),
             "accuracy": bin_accuracy.tolist(),
@@ -133,9 +139,9 @@ def evaluate_weights(weights=None, data_dir=None, out_dir=None, mnist=None):
     from handdigit.data import load_mnist
     from handdigit.util import write_text_atomic
 
-    model, path = load_model(weights)
+    model, path, calibration = load_model(weights)
     mnist = mnist if mnist is not None else load_mnist(data_dir)
-    report = evaluate_model(model, mnist.test_images, mnist.test_labels)
+    report = evaluate_model(model, mnist.test_images, mnist.test_labels, calibration)
     report["weights"] = str(path)
     if out_dir is not None:
         report["figures"] = write_figures(

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from handdigit.resources import MODEL_CARD, SHIPPED_WEIGHTS
 from handdigit.util import write_text_atomic
 
@@ -38,7 +40,7 @@ def _cpu():
     return platform.processor() or "unknown"
 
 
-def build_card(run_dir, report, weights_path, drawn=None, pick="final"):
+def build_card(run_dir, report, weights_path, drawn=None, pick="final", calibration=None, proxies=None):
     run = json.loads((Path(run_dir) / "history.json").read_text())
     epochs = run["epochs"]
     best = max(epochs, key=lambda record: record.get("val_accuracy", 0.0))
@@ -75,14 +77,92 @@ def build_card(run_dir, report, weights_path, drawn=None, pick="final"):
             "confusion_matrix": report["confusion_matrix"],
         },
         "drawn": drawn,
+        "calibration": json.loads(calibration.to_json()) if calibration is not None else None,
+        "proxies": _proxy_summary(proxies),
+        "not_digit_train_images": run.get("not_digit_train_images", 0),
         "figures": {
             "training_curves": "curves.png",
             "confusion_matrix": "confusion-matrix.png",
             "reliability": "reliability.png",
             "misclassified": "misclassified.png",
+            **({"not_a_digit": "not-a-digit.png"} if proxies is not None else {}),
         },
         "created": time.strftime("%Y-%m-%d"),
     }
+
+
+def _proxy_summary(report):
+    """The proxies' figures without the per-input scores."""
+    if report is None:
+        return None
+    return {
+        "count": report["count"],
+        "seed": report["seed"],
+        "proxies": {
+            name: {key: value for key, value in entry.items() if key != "scores"}
+            for name, entry in report["proxies"].items()
+        },
+    }
+
+
+def _calibration_markdown(card):
+    entry = card.get("calibration")
+    if not entry:
+        return ""
+    rule = entry.get("not_a_digit")
+    lines = [
+        '## Calibration and "not a digit"',
+        "",
+        f"Probabilities are softmax(logits / T) with **T = {entry['temperature']:.3f}**, fitted to minimise the",
+        "negative log-likelihood on the validation digits (MNIST's validation images and drawings redrawn",
+        "from the validation writers).",
+    ]
+    if rule:
+        alternatives = rule.get("alternatives", {})
+        lines += [
+            "",
+            f"An input is **not a digit** when its `{rule['score']}` score is below **{rule['threshold']:.4g}**:",
+            f"{rule.get('threshold_rule', 'the threshold chosen on validation data')}. Fitted on",
+            f"{rule.get('fitted_on', 'validation data')}; the score that rejects most non-digits at that rule wins:",
+            "",
+            "| score | threshold | validation digits flagged (worst group) | validation non-digits flagged |",
+            "|---|---|---|---|",
+        ]
+        for score, figures in alternatives.items():
+            flagged = figures["validation_false_alarms"]
+            worst = max(flagged.values()) if isinstance(flagged, dict) else flagged
+            lines.append(
+                f"| {score} | {figures['threshold']:.4g} | {worst:.1%} | {figures['validation_rejected']:.1%} |"
+            )
+    proxies = card.get("proxies")
+    if proxies:
+        lines += [
+            "",
+            f"### Proxies ({proxies['count']} inputs each; `handdigit evaluate --proxies`)",
+            "",
+            "Made by generators and writers training never used (`handdigit/evaluation/proxies.py` says how);",
+            "`styles` resembles training and is the optimistic one.",
+            "",
+            '| proxy | kind | accuracy | flagged "not a digit" | calibration error | weakest digits |',
+            "|---|---|---|---|---|---|",
+        ]
+        for name, figures in proxies["proxies"].items():
+            accuracy = f"{figures['accuracy']:.1%}" if "accuracy" in figures else ""
+            ece = (
+                f"{figures['expected_calibration_error']:.1%}"
+                if "expected_calibration_error" in figures
+                else ""
+            )
+            weakest = ""
+            if "per_class" in figures:
+                present = [digit for digit in range(10) if figures["per_class"][digit] is not None]
+                order = sorted(present, key=lambda digit: figures["per_class"][digit])[:3]
+                weakest = ", ".join(f"{digit}: {figures['per_class'][digit]:.0%}" for digit in order)
+            lines.append(
+                f"| {name} | {figures['kind']} | {accuracy} | {figures['flagged_not_a_digit']:.1%} | {ece} | {weakest} |"
+            )
+        lines += ["", "![not a digit: rejection and false alarms against the threshold](not-a-digit.png)"]
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown(card):
@@ -96,7 +176,8 @@ The network HandDigit ships, so that nothing must be trained to use the app.
 
 - **Architecture**: {card["architecture"]} ({card["parameters"]:,} parameters).
 - **Data**: MNIST, {card["train_images"]:,} training images plus {card.get("drawn_train_images", 0):,} synthetic pen
-  drawings (all augmented), the last {card["val_images"]:,} MNIST training images for validation; the 10,000 test
+  drawings of digits and {card.get("not_digit_train_images", 0):,} of things that are not digits (letters, shapes,
+  symbols, scribbles; trained towards "none of them"), all augmented, the last {card["val_images"]:,} MNIST training images for validation; the 10,000 test
   images were used for this card only.
 - **Trained by**: `{card["command"]}`
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},
@@ -125,6 +206,7 @@ the seed's recipe reach about 99.15% on this machine kind.
 |---|---|---|
 {rows}
 
+{_calibration_markdown(card)}
 ![training curves](curves.png)
 ![confusion matrix](confusion-matrix.png)
 ![reliability diagram](reliability.png)
@@ -137,22 +219,71 @@ Regenerate this card: `python -m handdigit.model_card RUN_DIR` after `handdigit 
 """
 
 
-def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final"):
-    from handdigit.evaluation import evaluate_weights
+CALIBRATION_DRAWINGS = 6000, 2000  # digits and non-digits drawn to fit the not-a-digit rule
+
+
+def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
+    """The Calibration of a run's weights, fitted on its own validation writers: MNIST's validation
+    images, and drawings (digits redrawn from the validation writers only, in every rendition, and
+    drawings that are not digits) from a stream of their own, larger than training's validation
+    drawings so that each rendition has enough digits to set a threshold by."""
+    from handdigit.data import load_mnist
+    from handdigit.data.drawings import NOT_A_DIGIT, drawn_views
+    from handdigit.evaluation.calibrate import calibrate
+    from handdigit.evaluation.metrics import load_model
+    from handdigit.training import TrainConfig
+    from handdigit.training.trainer import DRAWN_CALIBRATION_STREAM, split_sizes
+
+    run = json.loads((Path(run_dir) / "history.json").read_text())
+    config = TrainConfig.from_dict(run["config"])
+    mnist = mnist if mnist is not None else load_mnist(data_dir)
+    model = load_model(weights_path)[0]
+    cut = split_sizes(len(mnist.train_labels), config)[0]
+    end = config.subset or len(mnist.train_labels)
+    writers = mnist.train_images[cut:end], mnist.train_labels[cut:end].astype(np.intp)
+    views, labels, renditions = drawn_views(
+        CALIBRATION_DRAWINGS[0],
+        [config.seed, DRAWN_CALIBRATION_STREAM],
+        writers=writers,
+        nondigits=CALIBRATION_DRAWINGS[1],
+    )
+    drawn_logits = model.predict(views[..., None], batch_size=500).astype(np.float64)
+    groups = {
+        "MNIST": (
+            model.predict(writers[0].astype(np.float32)[..., None] / np.float32(255), batch_size=500),
+            writers[1],
+        )
+    }
+    digit = labels < NOT_A_DIGIT
+    for rendition in sorted(set(renditions[digit])):
+        chosen = digit & (renditions == rendition)
+        groups[f"drawn {rendition}"] = (drawn_logits[chosen], labels[chosen])
+    return calibrate(groups, drawn_logits[~digit])
+
+
+def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final", proxies=300):
+    from handdigit.data import load_mnist
+    from handdigit.evaluation import evaluate_drawn, evaluate_weights
+    from handdigit.evaluation.metrics import load_model
+    from handdigit.evaluation.proxies import evaluate_proxies, plot_threshold_sweep
+    from handdigit.recognition.calibration import save_with_calibration
+    from handdigit.recognition.recognizer import Recognizer
 
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     weights_path = weights_dir / SHIPPED_WEIGHTS
     source = run_dir / ("weights.npz" if pick == "final" else "best.npz")
-    shutil.copyfile(source, weights_dir / ".tmp-weights.npz")
-    os.replace(weights_dir / ".tmp-weights.npz", weights_path)
-    report = evaluate_weights(weights_path, data_dir=data_dir, out_dir=weights_dir)
+    mnist = load_mnist(data_dir)
+    calibration = calibrate_run(run_dir, source, mnist=mnist)
+    save_with_calibration(load_model(source)[0], weights_path, calibration)
+    report = evaluate_weights(weights_path, out_dir=weights_dir, mnist=mnist)
     (weights_dir / "metrics.json").unlink(missing_ok=True)  # the card holds the metrics
     shutil.copyfile(run_dir / "curves.png", weights_dir / "curves.png")
-    from handdigit.evaluation import evaluate_drawn
-    from handdigit.recognition.recognizer import Recognizer
-
-    drawn = evaluate_drawn(Recognizer.load(weights_path))
-    card = build_card(run_dir, report, weights_path, drawn, pick)
+    recognizer = Recognizer.load(weights_path)
+    drawn = evaluate_drawn(recognizer)
+    proxy_report = evaluate_proxies(recognizer, count=proxies, mnist=mnist) if proxies else None
+    if proxy_report is not None:
+        plot_threshold_sweep(proxy_report, weights_dir / "not-a-digit.png")
+    card = build_card(run_dir, report, weights_path, drawn, pick, calibration, proxy_report)
     write_text_atomic(weights_dir / MODEL_CARD, json.dumps(card, indent=2) + "\n")
     write_text_atomic(weights_dir / "MODEL_CARD.md", render_markdown(card))
     return card
@@ -170,8 +301,11 @@ def main(argv=None):
         default="final",
         help="ship the last epoch's weights (the end of the learning-rate schedule) or the best by validation accuracy",
     )
+    parser.add_argument(
+        "--proxies", type=int, default=300, help="inputs per evaluation proxy in the card (0: none)"
+    )
     args = parser.parse_args(argv)
-    card = write_model_card(args.run_dir, args.data_dir, pick=args.pick)
+    card = write_model_card(args.run_dir, args.data_dir, pick=args.pick, proxies=args.proxies)
     print(
         f"test accuracy {card['test']['accuracy']:.2%}, loss {card['test']['loss']:.4f}; card in {REPOSITORY_WEIGHTS}"
     )

@@ -10,9 +10,10 @@ strokes, undo, clear, when a prediction is due), paints the canvas as strokes ar
 what the `Recognizer` answers, through its public API only. Predictions run while drawing (at most
 every `drawing.PREDICT_INTERVAL` seconds) and always on pen-up.
 
-Elements carry stable CSS classes for browser tests: hd-canvas, hd-prediction (+ hd-unsure),
-hd-confidence, hd-bar (ten, digits 0-9), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a
-stroke is answered without compiling).
+Elements carry stable CSS classes for browser tests: hd-canvas, hd-prediction (+ hd-unsure; +
+hd-not-a-digit, with empty text, when the drawing is not a digit, and the sentence in
+hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-greyed when not a
+digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling).
 """
 
 import html
@@ -44,6 +45,9 @@ STYLE = f"""
 .hd-answer {{ display: flex; align-items: baseline; gap: 14px; min-height: 76px; }}
 .hd-prediction {{ font-size: 64px; font-weight: 700; line-height: 1; min-width: 40px; color: #111; }}
 .hd-prediction.hd-unsure {{ color: #777; }}
+.hd-not-a-digit-note {{ font-size: 22px; font-weight: 600; color: #555; }}
+.hd-bars.hd-greyed .hd-fill, .hd-bars.hd-greyed .hd-bar.hd-winner .hd-fill {{ background: #b8b8b8; opacity: 0.8; }}
+.hd-bars.hd-greyed {{ color: #777; }}
 .hd-confidence {{ font-size: 22px; color: #333; }}
 .hd-note {{ color: #555; font-size: 14px; }}
 .hd-bars {{ display: grid; grid-template-columns: 1.2em 1fr; gap: 3px 6px; align-items: center;
@@ -413,6 +417,18 @@ class DigitPad(widgets.VBox):
             self.bars.value = self._bars_html(np.zeros(10), None)
             self.view_image.value = png_bytes(np.zeros((140, 140), np.uint8))
             return
+        if prediction.not_a_digit:
+            self.answer.value = (
+                f'<div class="hd-answer" data-pen-ups="{self.drawing.pen_ups}">'
+                '<span class="hd-prediction hd-not-a-digit" aria-label="predicted digit"></span>'
+                '<span class="hd-not-a-digit-note" role="status">That doesn\'t look like a digit</span>'
+                '<span class="hd-confidence"></span></div>'
+                f'<div class="hd-note">The closest digit would be {prediction.digit} '
+                f"({prediction.confidence:.0%}): the bars show what the network would have said.</div>"
+            )
+            self.bars.value = self._bars_html(prediction.probabilities, prediction.digit, greyed=True)
+            self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+            return
         unsure = " hd-unsure" if prediction.uncertain else ""
         note = (
             "Unsure: the network is not confident. Try drawing it larger or clearer."
@@ -430,7 +446,7 @@ class DigitPad(widgets.VBox):
         self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
 
     @staticmethod
-    def _bars_html(probabilities, winner):
+    def _bars_html(probabilities, winner, greyed=False):
         rows = []
         for digit, probability in enumerate(probabilities):
             winner_class = " hd-winner" if digit == winner else ""
@@ -441,7 +457,7 @@ class DigitPad(widgets.VBox):
                 f'<div class="hd-fill" style="width:{100 * probability:.1f}%"></div>'
                 f"<span>{probability:.0%}</span></div>"
             )
-        return f'<div class="hd-bars">{"".join(rows)}</div>'
+        return f'<div class="hd-bars{" hd-greyed" if greyed else ""}">{"".join(rows)}</div>'
 
     # --- canvas ---------------------------------------------------------------------------
     def _redraw_canvas(self):

@@ -6,6 +6,12 @@
     p.digit, p.confidence, p.probabilities   # int or None ("no digit"); float; (10,) summing to 1
     p.input28                                # (28, 28) float32 in [0, 1]: what the network saw
     p.uncertain                              # a digit whose confidence is below rec.threshold
+    p.not_a_digit                            # True: this is not a digit (a letter, a shape, ...);
+                                             # digit and probabilities still say the closest one
+
+Probabilities are calibrated (temperature scaling) and "not a digit" is decided by the rule the
+weights file stores beside the network (handdigit.recognition.calibration); weights without it
+never say "not a digit".
 
 The widget, the CLI and the web app talk to this class only; it alone touches the network's layers
 (for `explain`, the look-inside panel). One lock serialises use of the network, so a widget may
@@ -19,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from handdigit.preprocess import MNIST_SIZE, to_mnist
+from handdigit.recognition.calibration import Calibration
 from handdigit.recognition.images import load_image
 
 DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsure"
@@ -26,13 +33,16 @@ DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsur
 
 @dataclass(frozen=True)
 class Prediction:
-    """What the network made of one image. For "no digit": digit None, confidence 0.0, zeros."""
+    """What the network made of one image. For a blank image ("no digit"): digit None, confidence
+    0.0, zeros, not_a_digit False. For something that is not a digit: not_a_digit True, and digit,
+    confidence and probabilities say what the network would have answered."""
 
     digit: int | None
     confidence: float
     probabilities: np.ndarray = field(repr=False)
     input28: np.ndarray = field(repr=False)
     uncertain: bool
+    not_a_digit: bool = False
 
     @property
     def is_blank(self):
@@ -57,22 +67,25 @@ class Explanation:
 class Recognizer:
     """A trained reference network plus MNIST-style preprocessing."""
 
-    def __init__(self, model, threshold=DEFAULT_THRESHOLD, weights_path=None):
+    def __init__(self, model, threshold=DEFAULT_THRESHOLD, weights_path=None, calibration=None):
         self.model = model
         self.threshold = threshold
         self.weights_path = weights_path
+        self.calibration = calibration if calibration is not None else Calibration()
         self._lock = threading.RLock()
 
     @classmethod
     def load(cls, weights=None, threshold=DEFAULT_THRESHOLD):
-        """The reference network with `weights` (default: the shipped ones), validated on load."""
+        """The reference network with `weights` (default: the shipped ones) and the calibration
+        stored beside it, validated on load."""
         from handdigit.architecture import build_model
+        from handdigit.recognition.calibration import read_calibration
         from handdigit.resources import shipped_weights_path
 
         path = Path(weights) if weights is not None else shipped_weights_path()
         model = build_model()
         model.load_weights(path)
-        return cls(model, threshold=threshold, weights_path=path)
+        return cls(model, threshold=threshold, weights_path=path, calibration=read_calibration(path))
 
     @property
     def threshold(self):
@@ -107,31 +120,31 @@ class Recognizer:
         """Predictions for many images, the network run once on all non-blank ones."""
         views = [self.preprocess(image, polarity) for image in images]
         present = [index for index, view in enumerate(views) if view is not None]
-        probabilities = (
-            self.predict_proba(np.stack([views[index] for index in present]))
-            if present
-            else np.zeros((0, 10))
-        )
+        logits = self.logits(np.stack([views[index] for index in present])) if present else np.zeros((0, 10))
         results = [self.no_digit()] * len(views)
         for row, index in enumerate(present):
-            results[index] = self._prediction(probabilities[row], views[index])
+            results[index] = self._prediction(logits[row], views[index])
         return results
 
     def predict_prepared(self, view):
         """The prediction for one image already in MNIST format, (28, 28) floats in [0, 1] or
-        uint8 (an MNIST test digit, say): no preprocessing."""
+        uint8 (an MNIST test digit, say): no preprocessing. An image without ink is "no digit"."""
         batch = self._as_network_input(np.asarray(view)[None])
-        return self._prediction(self.predict_proba(batch)[0], batch[0, :, :, 0])
+        if not np.any(batch > 0):
+            return self.no_digit()
+        return self._prediction(self.logits(batch)[0], batch[0, :, :, 0])
 
     def predict_proba(self, x):
-        """Class probabilities (N, 10) for images already in MNIST format: (N, 28, 28) or
-        (N, 28, 28, 1), floats in [0, 1] or uint8 (0-255). No preprocessing."""
-        from tinycnn import softmax
+        """Calibrated class probabilities (N, 10) for images already in MNIST format: (N, 28, 28)
+        or (N, 28, 28, 1), floats in [0, 1] or uint8 (0-255). No preprocessing."""
+        return self.calibration.probabilities(self.logits(x))
 
+    def logits(self, x):
+        """The network's raw outputs (N, 10) float64 for images in MNIST format (as predict_proba)."""
         batch = self._as_network_input(x)
         with self._lock:
             logits = self.model.predict(batch, batch_size=256)
-        return softmax(logits.astype(np.float64))
+        return logits.astype(np.float64)
 
     def explain(self, image, polarity="auto"):
         """Feature maps, saliency and first-layer filters for one image (see Explanation)."""
@@ -171,10 +184,12 @@ class Recognizer:
 
         return next(layer for layer in self.model.layers if isinstance(layer, Conv2D))
 
-    def _prediction(self, probabilities, view):
+    def _prediction(self, logits, view):
+        probabilities = self.calibration.probabilities(logits[None])[0]
         digit = int(np.argmax(probabilities))
         confidence = float(probabilities[digit])
-        return Prediction(digit, confidence, probabilities, view, confidence < self.threshold)
+        not_a_digit = bool(self.calibration.not_a_digit(logits[None])[0])
+        return Prediction(digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit)
 
     @staticmethod
     def no_digit():

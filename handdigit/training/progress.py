@@ -13,21 +13,22 @@ class TqdmProgress(Callback):
         self.file = file or sys.stderr
         self.bar = None
         self.total_epochs = None
+        self.drawings = self.drawn = 0
 
     def on_data_begin(self, drawings):
-        from tqdm.auto import tqdm
-
+        self.drawings, self.drawn = drawings, 0
         if drawings:
-            self.bar = tqdm(
-                total=drawings, desc="drawing synthetic digits", unit="digit", file=self.file, leave=False
+            print(
+                f"Drawing {drawings:,} synthetic digits and non-digits on other cores while training starts "
+                "(the first epoch's bar shows how many are done)",
+                file=self.file,
+                flush=True,
             )
 
     def on_data_progress(self, done):
-        self.bar.update(done - self.bar.n)
+        self.drawn = done
 
     def on_train_begin(self, trainer):
-        if self.bar is not None:
-            self.bar.close()
         self.total_epochs = trainer.config.epochs
 
     def on_epoch_begin(self, epoch, steps):
@@ -40,10 +41,12 @@ class TqdmProgress(Callback):
 
     def on_batch_end(self, step, metrics):
         rate = metrics["images"] / max(time.perf_counter() - self.started, 1e-9)
+        drawn = {"drawn": f"{self.drawn / self.drawings:.0%}"} if self.drawn < self.drawings else {}
         self.bar.set_postfix(
             loss=f"{metrics['loss']:.4f}",
             acc=f"{metrics['accuracy']:.2%}",
             img_s=f"{rate:,.0f}",
+            **drawn,
             refresh=False,
         )
         self.bar.update(1)
@@ -56,6 +59,8 @@ class TqdmProgress(Callback):
             line += f" | val loss {record['val_loss']:.4f} val acc {record['val_accuracy']:.2%}"
         if "val_drawn_accuracy" in record:
             line += f" | drawn acc {record['val_drawn_accuracy']:.2%}"
+        if "val_not_digit_confidence" in record:
+            line += f" | not-digit conf {record['val_not_digit_confidence']:.2f}"
         line += f" | lr {record['learning_rate']:.2e} | {record['epoch_seconds']:.1f} s"
         print(line, file=self.file, flush=True)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from handdigit.architecture import build_model
+from handdigit.data.drawings import NOT_A_DIGIT
 from handdigit.util import interrupts_deferred
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
@@ -46,9 +47,15 @@ class TrainConfig:
     seed: int = 0
     subset: int | None = None
     augment: bool = True
-    # Synthetic pen drawings (handdigit.synthetic) added to the training images, as a fraction of
-    # the MNIST training images: they teach the network what canvas strokes look like.
-    drawn: float = 0.25
+    # Synthetic pen drawings (handdigit.data.drawings) added to the training images, as a fraction
+    # of the MNIST training images: they teach the network what canvas strokes, tablets sampling
+    # few points, coarse scans and extreme pens look like.
+    drawn: float = 0.3
+    # Drawings that are not digits (letters, shapes, symbols, scribbles), as a fraction of the MNIST
+    # training images: trained towards a uniform answer (outlier exposure, Hendrycks et al. 2019),
+    # so that the network says "I don't know" for them instead of a confident digit.
+    not_digits: float = 0.2
+    not_digits_weight: float = 0.75  # the outlier-exposure loss's weight against the digits' loss
 
     def __post_init__(self):
         def positive_int(name):
@@ -74,6 +81,10 @@ class TrainConfig:
             raise ValueError(f"val-split must be a fraction in [0, 1), got {self.val_split!r}")
         if not (isinstance(self.drawn, (int, float)) and 0.0 <= self.drawn <= 1.0):
             raise ValueError(f"drawn must be a fraction in [0, 1], got {self.drawn!r}")
+        if not (isinstance(self.not_digits, (int, float)) and 0.0 <= self.not_digits <= 1.0):
+            raise ValueError(f"not-digits must be a fraction in [0, 1], got {self.not_digits!r}")
+        if not (isinstance(self.not_digits_weight, (int, float)) and 0.0 <= self.not_digits_weight <= 10.0):
+            raise ValueError(f"not-digits-weight must be a number in [0, 10], got {self.not_digits_weight!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
 
@@ -102,6 +113,7 @@ class TrainConfig:
             f"--schedule {self.schedule}",
             f"--val-split {self.val_split:g}",
             f"--drawn {self.drawn:g}",
+            f"--not-digits {self.not_digits:g}",
             f"--seed {self.seed}",
         ]
         if self.subset is not None:
@@ -185,10 +197,16 @@ def make_optimizer(config, steps_per_epoch):
 
 @dataclass
 class Split:
-    """Training and validation arrays: images (N, 28, 28, 1) float32 in [0, 1], labels (N,) int.
+    """Training and validation arrays: images (N, 28, 28, 1) float32 in [0, 1], labels (N,) int,
+    NOT_A_DIGIT (10) for drawings that are not digits.
 
-    The training arrays hold MNIST's training part followed by the synthetic drawings; the
-    validation set is MNIST's, and `val_drawn_*` are drawings that training never sees.
+    The training arrays hold MNIST's training part followed by the synthetic drawings (digits and
+    not digits); the validation set is MNIST's, and `val_drawn_*` are drawings (digits and not
+    digits) that training never sees, their digits redrawn from the validation writers only.
+
+    The drawings may still be being made (`drawings`: the background Drawings of training's and
+    validation's, or empty): `wait_for_training(index)` and `wait_for_validation()` block until
+    the images asked for are there.
     """
 
     train_images: np.ndarray
@@ -198,53 +216,128 @@ class Split:
     val_drawn_images: np.ndarray
     val_drawn_labels: np.ndarray
     drawn_train_images: int
+    not_digit_train_images: int = 0
+    drawings: tuple = ()
+
+    def wait_for_training(self, index):
+        """Block until the training images at `index` (into train_images) are drawn."""
+        if self.drawings:
+            first_drawn = len(self.train_labels) - self.drawn_train_images - self.not_digit_train_images
+            wanted = index[index >= first_drawn] - first_drawn
+            self.drawings[0].wait_for(wanted)
+
+    def wait_for_validation(self):
+        """Block until every validation drawing is drawn."""
+        if len(self.drawings) > 1:
+            self.drawings[1].finished()
+
+    def drawn(self):
+        """Whether every drawing is made."""
+        return all(drawing.done == len(drawing.labels) for drawing in self.drawings)
+
+    def close(self):
+        """Stop any drawing still going on."""
+        for drawing in self.drawings:
+            drawing.close()
 
 
 def split_sizes(n_images, config):
-    """(MNIST training, MNIST validation, drawn training, drawn validation) image counts."""
+    """(MNIST training, MNIST validation, drawn training, drawn validation, not-digit training,
+    not-digit validation) image counts."""
     n_images = n_images if config.subset is None else config.subset
     n_val = int(round(n_images * config.val_split))
     n_train = n_images - n_val
-    return n_train, n_val, int(round(n_train * config.drawn)), int(round(n_val * config.drawn))
+    return (
+        n_train,
+        n_val,
+        int(round(n_train * config.drawn)),
+        int(round(n_val * config.drawn)),
+        int(round(n_train * config.not_digits)),
+        int(round(n_val * config.not_digits)),
+    )
 
 
-DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM = 1, 2  # the drawings' own random streams, apart from training's
+# The drawings' own random streams, apart from training's: training's, validation's, and the
+# calibration's (handdigit.evaluation.model_card.calibrate_run).
+DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM, DRAWN_CALIBRATION_STREAM = 1, 2, 3
 
 
-def split_data(mnist, config, progress=None):
-    """MNIST (first `subset` images, last `val_split` of them for validation) plus the drawings."""
-    from handdigit.data.synthetic import drawn_views
-
-    images = mnist.train_images
-    labels = mnist.train_labels
+def _mnist_part(mnist, config):
+    """(images, labels) of the MNIST training images a run uses, and where validation starts."""
+    images, labels = mnist.train_images, mnist.train_labels.astype(np.intp)
     if config.subset is not None:
         if config.subset > len(images):
             raise ValueError(f"subset {config.subset} is larger than the training set ({len(images)} images)")
         images, labels = images[: config.subset], labels[: config.subset]
-    cut, n_val, n_drawn, n_val_drawn = split_sizes(len(images), config)
+    cut = split_sizes(len(mnist.train_labels), config)[0]
     if cut < 1:
         raise ValueError("the validation split leaves no training images")
-    scaled = images.astype(np.float32)[..., None] / np.float32(255)
-    labels = labels.astype(np.intp)
-    mnist_train, mnist_val = (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
-    drawn, drawn_labels = drawn_views(
+    return images, labels, cut
+
+
+def validation_drawings(mnist, config):
+    """The run's validation drawings (digits redrawn from the validation writers, and drawings that
+    are not digits), exactly as training made them: (views (N, 28, 28) float32, labels (N,))."""
+    views, labels, _ = _start_validation_drawing(mnist, config).finished()
+    return views, labels
+
+
+def _start_validation_drawing(mnist, config, after=None):
+    from handdigit.data.drawings import start_drawing
+
+    images, labels, cut = _mnist_part(mnist, config)
+    sizes = split_sizes(len(mnist.train_labels), config)
+    return start_drawing(
+        sizes[3],
+        [config.seed, DRAWN_VAL_STREAM],
+        writers=(images[cut:], labels[cut:]),
+        nondigits=sizes[5],
+        after=after,
+    )
+
+
+def split_data(mnist, config, progress=None, first_epoch_order=None):
+    """MNIST (first `subset` images, last `val_split` of them for validation) plus the drawings,
+    which are made in the background: the Split's waits say when they are there.
+
+    first_epoch_order: the order in which the first epoch takes the training images (indices into
+    the training arrays); the drawings are made in that order, so the first batches need not wait
+    for the last drawings. The drawings are the same whatever the order.
+    """
+    from handdigit.data.drawings import start_drawing
+
+    images, labels, cut = _mnist_part(mnist, config)
+    _, _, n_drawn, _, n_not, _ = split_sizes(len(mnist.train_labels), config)
+    train_images = np.empty((cut + n_drawn + n_not, 28, 28, 1), np.float32)
+    train_images[:cut, ..., 0] = images[:cut]
+    train_images[:cut] /= np.float32(255)
+    order = None
+    if first_epoch_order is not None:
+        order = np.asarray(first_epoch_order)
+        order = order[order >= cut] - cut
+    drawing = start_drawing(
         n_drawn,
-        np.random.default_rng([config.seed, DRAWN_TRAIN_STREAM]),
+        [config.seed, DRAWN_TRAIN_STREAM],
+        writers=(images[:cut], labels[:cut]),
+        nondigits=n_not,
         progress=progress,
-        writers=mnist_train,
+        order=order,
+        out=train_images[cut:, :, :, 0],
     )
     # Validation drawings redraw only validation digits: training never sees their writers' shapes.
-    val_drawn, val_drawn_labels = drawn_views(
-        n_val_drawn, np.random.default_rng([config.seed, DRAWN_VAL_STREAM]), writers=mnist_val
-    )
+    # They are drawn after training's, which the first batches wait for.
+    val_drawing = _start_validation_drawing(mnist, config, after=drawing)
+    val_images = images[cut:].astype(np.float32)[..., None] / np.float32(255)
     return Split(
-        np.concatenate([scaled[:cut], drawn[..., None]]),
-        np.concatenate([labels[:cut], drawn_labels]),
-        scaled[cut:],
+        train_images,
+        np.concatenate([labels[:cut], drawing.labels]),
+        val_images,
         labels[cut:],
-        val_drawn[..., None],
-        val_drawn_labels,
+        val_drawing.views[..., None],
+        val_drawing.labels,
         n_drawn,
+        n_not,
+        (drawing, val_drawing),
     )
 
 
@@ -252,10 +345,10 @@ class Callback:
     """Hooks a progress display (or a notebook plot) can implement; all optional."""
 
     def on_data_begin(self, drawings):
-        """Synthetic drawings are about to be made (a few seconds per thousand)."""
+        """`drawings` synthetic drawings are being made in the background as training starts."""
 
     def on_data_progress(self, done):
-        pass
+        """`done` of them are made (called from the drawing thread)."""
 
     def on_train_begin(self, trainer):
         pass
@@ -280,6 +373,55 @@ def evaluate_logits(model, images, labels, batch_size=500):
     logits = model.predict(images, batch_size=batch_size)
     loss = SoftmaxCrossEntropy().forward(logits, labels)
     return loss, float(np.mean(logits.argmax(axis=1) == labels))
+
+
+def rehearse_one_step(config):
+    """One training step of a throwaway model on a blank batch, so that Numba compiles (or loads
+    from its cache) exactly the kernels, and the variants of them, that training's steps run: a
+    fraction of every kernel `tinycnn.warmup` would compile. The run's model, optimizer and random
+    streams are untouched."""
+    from handdigit.architecture import build_model
+    from tinycnn import SoftmaxCrossEntropy
+
+    scratch = build_model(seed=0)
+    optimizer = make_optimizer(config, steps_per_epoch=1)
+    loss_function = SoftmaxCrossEntropy()
+    batch = np.zeros((config.batch_size, *scratch.input_shape), scratch.dtype)
+    loss_function.forward(scratch.forward(batch, training=True), np.zeros(config.batch_size, np.intp))
+    scratch.backward(loss_function.backward(), input_gradient=False)
+    optimizer.step(scratch)
+
+
+def training_targets(labels, not_digit_weight):
+    """(targets, weights) for SoftmaxCrossEntropy: a digit's one-hot class with weight 1; for a
+    drawing that is not a digit (label NOT_A_DIGIT), the uniform distribution over the ten digits
+    with weight `not_digit_weight` (outlier exposure: "none of them, equally")."""
+    not_digit = labels >= NOT_A_DIGIT
+    if not not_digit.any():
+        return labels, None
+    targets = np.zeros((len(labels), 10), np.float32)
+    targets[np.flatnonzero(~not_digit), labels[~not_digit]] = 1.0
+    targets[not_digit] = 0.1
+    weights = np.where(not_digit, np.float32(not_digit_weight), np.float32(1.0))
+    return targets, weights
+
+
+def evaluate_drawn_logits(model, images, labels, batch_size=500):
+    """{val_drawn_loss, val_drawn_accuracy} on the drawings that are digits, and the outlier
+    measure on those that are not: their mean highest probability (val_not_digit_confidence;
+    1/10 would be a perfect "none of them")."""
+    from tinycnn import softmax
+
+    is_digit = labels < NOT_A_DIGIT
+    record = {}
+    if is_digit.any():
+        record["val_drawn_loss"], record["val_drawn_accuracy"] = evaluate_logits(
+            model, images[is_digit], labels[is_digit], batch_size
+        )
+    if (~is_digit).any():
+        logits = model.predict(images[~is_digit], batch_size=batch_size)
+        record["val_not_digit_confidence"] = float(softmax(logits.astype(np.float64)).max(axis=1).mean())
+    return record
 
 
 def _augmentation_settings():
@@ -307,21 +449,28 @@ class Trainer:
         self.optimizer = None
 
     # --- data -----------------------------------------------------------------------------
-    def _prepare(self):
+    def _prepare(self, fresh=True):
         if self.split is None:
             if self._mnist is None:
                 from handdigit.data import load_mnist
 
                 self._mnist = load_mnist(self.data_dir)
-            n_drawn = split_sizes(len(self._mnist.train_labels), self.config)[2]
+            sizes = split_sizes(len(self._mnist.train_labels), self.config)
             for callback in self.callbacks:
-                callback.on_data_begin(n_drawn)
+                callback.on_data_begin(sizes[2] + sizes[4])
 
             def progress(done):
                 for callback in self.callbacks:
                     callback.on_data_progress(done)
 
-            self.split = split_data(self._mnist, self.config, progress)
+            # The first epoch's order, read ahead from a copy of the run's generator, so that the
+            # drawings (made by other processes while training starts) come in the order wanted.
+            ahead = np.random.Generator(type(self.rng.bit_generator)())
+            ahead.bit_generator.state = self.rng.bit_generator.state
+            first_order = ahead.permutation(sizes[0] + sizes[2] + sizes[4]) if fresh else None
+            self.split = split_data(self._mnist, self.config, progress, first_order)
+            # Meanwhile this process loads (or compiles) the kernels training runs.
+            rehearse_one_step(self.config)
         steps = math.ceil(len(self.split.train_labels) / self.config.batch_size)
         if self.optimizer is None:
             self.optimizer = make_optimizer(self.config, steps)
@@ -339,7 +488,7 @@ class Trainer:
         config = _read_checkpoint_metadata(path)["config"]
         config = TrainConfig.from_dict({**config, **({"epochs": epochs} if epochs else {})})
         trainer = cls(config, out_dir, data=data, data_dir=data_dir, callbacks=callbacks)
-        trainer._prepare()
+        trainer._prepare(fresh=False)
         state = checkpoint.load(path, trainer.model, trainer.optimizer, generators={"batches": trainer.rng})
         trainer.history = state["history"]
         trainer.completed_epochs = state["completed_epochs"]
@@ -374,8 +523,11 @@ class Trainer:
                         self.model, self.split.val_images, self.split.val_labels
                     )
                 if len(self.split.val_drawn_labels):
-                    record["val_drawn_loss"], record["val_drawn_accuracy"] = evaluate_logits(
-                        self.model, self.split.val_drawn_images, self.split.val_drawn_labels
+                    self.split.wait_for_validation()
+                    record.update(
+                        evaluate_drawn_logits(
+                            self.model, self.split.val_drawn_images, self.split.val_drawn_labels
+                        )
                     )
                 record["epoch_seconds"] = time.perf_counter() - started
                 self.elapsed_seconds += record["epoch_seconds"]
@@ -387,6 +539,10 @@ class Trainer:
                     callback.on_epoch_end(epoch, record)
         except KeyboardInterrupt:
             raise TrainingInterrupted(self.out_dir, self.completed_epochs, self.config.epochs) from None
+        finally:
+            if not self.split.drawn():  # stopped in the first epoch: the next run() draws afresh
+                self.split.close()
+                self.split = None
         for callback in self.callbacks:
             callback.on_train_end(self.history)
         return self.history
@@ -398,24 +554,31 @@ class Trainer:
             callback.on_epoch_begin(epoch, steps)
         images, labels = self.split.train_images, self.split.train_labels
         order = self.rng.permutation(len(labels))
-        total_loss = total_correct = seen = 0
+        total_loss = total_correct = seen = digits_seen = 0
         for step in range(steps):
             index = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
+            self.split.wait_for_training(index)
             batch = images[index]
             if self.config.augment:
                 batch = augment_batch(batch[..., 0], self.rng)[..., None]
             logits = self.model.forward(batch, training=True)
-            loss = loss_function.forward(logits, labels[index])
+            targets, weights = training_targets(labels[index], self.config.not_digits_weight)
+            loss = loss_function.forward(logits, targets, weights)
             self.model.backward(loss_function.backward(), input_gradient=False)
             self.optimizer.step(self.model)
-            correct = int(np.sum(logits.argmax(axis=1) == labels[index]))
+            is_digit = labels[index] < NOT_A_DIGIT
+            total_correct += int(np.sum(logits[is_digit].argmax(axis=1) == labels[index][is_digit]))
             total_loss += loss * len(index)
-            total_correct += correct
             seen += len(index)
-            metrics = {"loss": total_loss / seen, "accuracy": total_correct / seen, "images": seen}
+            digits_seen += int(is_digit.sum())
+            metrics = {
+                "loss": total_loss / seen,
+                "accuracy": total_correct / max(digits_seen, 1),
+                "images": seen,
+            }
             for callback in self.callbacks:
                 callback.on_batch_end(step, metrics)
-        return total_loss / seen, total_correct / seen
+        return total_loss / seen, total_correct / max(digits_seen, 1)
 
     # --- files ----------------------------------------------------------------------------
     def _save(self, record):
@@ -453,9 +616,14 @@ class Trainer:
             "augmentation": _augmentation_settings() if self.config.augment else None,
             "command": self.config.command_line(self.out_dir),
             "data_sha256": dict(FILES),
-            "train_images": int(len(self.split.train_labels) - self.split.drawn_train_images),  # MNIST's
+            "train_images": int(
+                len(self.split.train_labels)
+                - self.split.drawn_train_images
+                - self.split.not_digit_train_images
+            ),  # MNIST's
             "val_images": int(len(self.split.val_labels)),
             "drawn_train_images": self.split.drawn_train_images,
+            "not_digit_train_images": self.split.not_digit_train_images,
             "val_drawn_images": int(len(self.split.val_drawn_labels)),
             "completed_epochs": self.completed_epochs,
             "elapsed_seconds": self.elapsed_seconds,

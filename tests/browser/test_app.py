@@ -220,3 +220,37 @@ def test_a_full_app_tells_the_next_visitor(browser, tmp_path):
         context.close()
     finally:
         server.stop()
+
+
+L_SHAPE = [[(90, 50), (90, 230), (200, 230)]]
+STAR = [
+    [
+        (140 + 95 * np.cos(np.pi / 2 + k * 4 * np.pi / 5), 150 - 95 * np.sin(np.pi / 2 + k * 4 * np.pi / 5))
+        for k in range(6)
+    ]
+]
+LETTER_A = [[(70, 240), (140, 40), (210, 240)], [(100, 165), (180, 165)]]
+
+
+def test_an_l_a_star_and_a_letter_are_not_digits_and_a_seven_is(browser, app):
+    """The not-a-digit display: .hd-prediction gets hd-not-a-digit and no text, the sentence has its
+    own element, the ten bars keep their percentages, greyed."""
+    context = browser.new_context(viewport={"width": 1200, "height": 950})
+    page, _ = open_pad(context, app.url, server=app)
+    for name, strokes in (("l", L_SHAPE), ("star", STAR), ("letter-a", LETTER_A)):
+        clear(page)
+        draw_and_wait(page, strokes)
+        page.screenshot(path=ARTIFACTS / f"not-a-digit-{name}.png", full_page=True)
+        prediction = page.locator(".hd-prediction")
+        assert "hd-not-a-digit" in prediction.get_attribute("class"), name
+        assert prediction.inner_text() == "", name
+        assert page.locator(".hd-not-a-digit-note").inner_text() == "That doesn't look like a digit"
+        assert "hd-greyed" in page.locator(".hd-bars").get_attribute("class")
+        percentages = [int(text[:-1]) for text in page.locator(".hd-bar").all_inner_texts()]
+        assert len(percentages) == 10 and 95 <= sum(percentages) <= 105
+    clear(page)
+    draw_and_wait(page, SEVEN)
+    assert shown(page)["digit"] == "7"
+    assert "hd-not-a-digit" not in page.locator(".hd-prediction").get_attribute("class")
+    assert page.locator(".hd-not-a-digit-note").count() == 0
+    context.close()

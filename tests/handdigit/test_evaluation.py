@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from handdigit.evaluation import calibration, confusion_matrix, precision_recall
+from handdigit.evaluation import confusion_matrix, precision_recall, reliability
 
 
 def test_confusion_matrix_precision_and_recall_by_hand():
@@ -25,7 +25,7 @@ def test_calibration_error_by_hand():
     """Two bins used: {0.95 x4, 3 right} and {0.55 x2, 2 right}: ECE = (4*0.2 + 2*0.45) / 6."""
     confidences = [0.95, 0.95, 0.95, 0.95, 0.55, 0.55]
     correct = [1, 1, 1, 0, 1, 1]
-    ece, mean_confidence, accuracy, counts = calibration(confidences, correct, bins=10)
+    ece, mean_confidence, accuracy, counts = reliability(confidences, correct, bins=10)
     assert ece == pytest.approx((4 * 0.2 + 2 * 0.45) / 6)
     assert counts.sum() == 6 and counts[9] == 4 and counts[5] == 2
     assert accuracy[9] == 0.75 and mean_confidence[5] == pytest.approx(0.55)
@@ -35,4 +35,4 @@ def test_perfectly_calibrated_predictions_have_zero_error():
     rng = np.random.default_rng(0)
     confidences = np.full(100000, 0.7)
     correct = rng.random(100000) < 0.7
-    assert calibration(confidences, correct)[0] < 0.01
+    assert reliability(confidences, correct)[0] < 0.01

@@ -11,7 +11,14 @@ import time
 import numpy as np
 import pytest
 
-from handdigit.training import Callback, TrainConfig, Trainer, TrainingInterrupted, learning_rate_schedule
+from handdigit.training import (
+    Callback,
+    TrainConfig,
+    Trainer,
+    TrainingInterrupted,
+    learning_rate_schedule,
+    split_data,
+)
 from tinycnn import Sequential
 
 from .helpers import REPOSITORY, run_handdigit
@@ -64,6 +71,61 @@ def test_same_seed_same_data_gives_the_same_loss_curve(tmp_path, mnist):
         curves.append(recorder.losses)
     np.testing.assert_allclose(curves[0], curves[1], rtol=1e-6)
     assert not np.allclose(curves[0], curves[2])
+
+
+def test_drawings_made_in_the_first_epochs_order_are_the_ones_made_at_once(mnist):
+    """The background drawing, in whatever order the first epoch wants, gives the same data."""
+    config = TrainConfig(subset=4000, val_split=0.2, seed=2)
+    at_once = split_data(mnist, config)
+    at_once.wait_for_training(np.arange(len(at_once.train_labels)))
+    at_once.wait_for_validation()
+    order = np.random.default_rng(9).permutation(len(at_once.train_labels))
+    streamed = split_data(mnist, config, first_epoch_order=order)
+    streamed.wait_for_training(order[:128])
+    assert streamed.train_images[order[:128]].reshape(128, -1).max(axis=1).min() > 0.2  # all drawn
+    streamed.wait_for_training(order)
+    streamed.wait_for_validation()
+    assert streamed.drawn() and at_once.drawn()
+    for field in (
+        "train_images",
+        "train_labels",
+        "val_images",
+        "val_labels",
+        "val_drawn_images",
+        "val_drawn_labels",
+    ):
+        np.testing.assert_array_equal(getattr(streamed, field), getattr(at_once, field), err_msg=field)
+
+
+class InterruptAtBatch(Callback):
+    """Presses Ctrl-C after the first epoch's first batch, once."""
+
+    def __init__(self):
+        self.pressed = False
+
+    def on_batch_end(self, step, metrics):
+        if not self.pressed:
+            self.pressed = True
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_first_epoch_waits_for_drawings_leaves_none_half_made(tmp_path, mnist):
+    """Stopped at its first batch, while drawings are still being made: the next run() draws them
+    again in full rather than training on blank images."""
+    trainer = Trainer(
+        TrainConfig(epochs=1, subset=9000, val_split=0.1, seed=4),
+        tmp_path,
+        data=mnist,
+        callbacks=[InterruptAtBatch()],
+    )
+    with pytest.raises(TrainingInterrupted, match="0 of 1 epochs"):
+        trainer.run()
+    assert trainer.split is None
+    trainer.run()
+    drawn = trainer.split.train_images[
+        -trainer.split.drawn_train_images - trainer.split.not_digit_train_images :
+    ]
+    assert trainer.split.drawn() and drawn.reshape(len(drawn), -1).max(axis=1).min() > 0.2
 
 
 class InterruptAfter(Callback):

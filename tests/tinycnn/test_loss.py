@@ -62,3 +62,47 @@ def test_loss_does_not_modify_logits():
     loss.forward(logits, np.array([0, 1, 2, 3]))
     loss.backward()
     np.testing.assert_array_equal(logits, copy)
+
+
+def test_probability_targets_and_weights_against_finite_differences():
+    """Soft targets (a uniform row, as outlier exposure trains an input of no class) and per-example
+    weights: the loss is the weighted mean of -sum t log p, and backward its exact gradient."""
+    from tinycnn.gradient_check import numerical_gradient, relative_error
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((5, 4))
+    targets = np.eye(4)[[0, 3, 1, 2, 0]]
+    targets[2] = 0.25  # no class: uniform
+    weights = np.array([1.0, 0.5, 2.0, 0.0, 1.0])
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(logits, targets, weights)
+    log_p = np.log(softmax(logits))
+    assert value == pytest.approx(np.mean(weights * -(targets * log_p).sum(axis=1)), rel=1e-12)
+    gradient = loss.backward()
+    numeric = numerical_gradient(lambda: loss.forward(logits, targets, weights), logits)
+    assert relative_error(numeric, gradient, floor=1e-8) < 1e-7
+    assert np.all(gradient[3] == 0)  # weight 0: no gradient
+    # one-hot probabilities give exactly what integer labels give
+    one_hot = SoftmaxCrossEntropy()
+    integer = SoftmaxCrossEntropy()
+    assert one_hot.forward(logits, np.eye(4)[[0, 3, 1, 2, 0]]) == pytest.approx(
+        integer.forward(logits, np.array([0, 3, 1, 2, 0]))
+    )
+    np.testing.assert_allclose(one_hot.backward(), integer.backward(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("targets", "weights", "message"),
+    [
+        (np.full((2, 3), 0.5), None, "sum to 1"),
+        (np.full((2, 4), 0.25), None, "logits' shape"),
+        (np.array([[1.0, 0.0, 0.0], [np.nan, 0.5, 0.5]]), None, "sum to 1"),
+        (np.array([0, 1]), np.array([1.0, -1.0]), "finite and >= 0"),
+        (np.array([0, 1]), np.array([1.0]), r"weights must be numbers of shape \(2,\)"),
+    ],
+)
+def test_bad_targets_and_weights_are_clear_errors(targets, weights, message):
+    from tinycnn import ShapeError
+
+    with pytest.raises(ShapeError, match=message):
+        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), targets, weights)

@@ -320,3 +320,26 @@ def test_dropout_rng_state_round_trip():
     first = model.forward(x, training=True)
     model.set_rng_state(state)
     np.testing.assert_array_equal(model.forward(x, training=True), first)
+
+
+def test_extra_arrays_are_stored_beside_the_model_and_loading_leaves_them_alone(tmp_path):
+    """An application's own entries ("extra/NAME") round-trip, and the model loads as if they were not there."""
+    from tinycnn.model import read_extra
+
+    model = Sequential([Flatten(), Dense(3)], input_shape=(2, 2, 1), seed=0)
+    path = tmp_path / "weights.npz"
+    model.save(path, extra={"app.settings": np.array('{"threshold": 0.5}'), "app.table": np.arange(4.0)})
+    extra = read_extra(path)
+    assert set(extra) == {"app.settings", "app.table"} and str(extra["app.settings"]) == '{"threshold": 0.5}'
+    np.testing.assert_array_equal(extra["app.table"], np.arange(4.0))
+    loaded = Sequential.load(path)
+    for key, value in model.get_weights().items():
+        np.testing.assert_array_equal(loaded.get_weights()[key], value)
+    fresh = Sequential([Flatten(), Dense(3)], input_shape=(2, 2, 1), seed=5)
+    fresh.load_weights(path)
+    for key, value in model.get_weights().items():
+        np.testing.assert_array_equal(fresh.get_weights()[key], value)
+    model.save(tmp_path / "plain.npz")
+    assert read_extra(tmp_path / "plain.npz") == {}
+    with pytest.raises(TypeError, match="not a plain array"):
+        model.save(tmp_path / "bad.npz", extra={"x": np.array([object()], dtype=object)})

@@ -39,12 +39,15 @@ class Kernel:
 
     loops, numpy_twin: functions of the same arguments, writing into the output arrays they are
     given; example(): tiny float32 arguments to compile the loops with (warm-up); work: the name
-    of the argument whose size says how much work a call is (serial twin below SERIAL_BELOW).
+    of the argument whose size says how much work a call is (serial twin below SERIAL_BELOW);
+    threads: False for loops with no `prange` (their iterations depend on each other): then only
+    the serial compilation exists.
     """
 
-    def __init__(self, loops, numpy_twin, example, work):
+    def __init__(self, loops, numpy_twin, example, work, threads=True):
         self.name = loops.__name__.removesuffix("_loops")
         self.loops, self.numpy_twin, self.example = loops, numpy_twin, example
+        self.threads = threads
         self._work_index = loops.__code__.co_varnames[: loops.__code__.co_argcount].index(work)
         self._threaded = self._serial = None
         KERNELS.append(self)
@@ -52,14 +55,18 @@ class Kernel:
     def __call__(self, *arguments):
         if settings.backend_in_use() == "numpy":
             return self.numpy_twin(*arguments)
-        if arguments[self._work_index].size < SERIAL_BELOW or getattr(_this_thread, "serial", False):
+        small = arguments[self._work_index].size < SERIAL_BELOW
+        if small or not self.threads or getattr(_this_thread, "serial", False):
             return self.serial(*arguments)
         with _threaded_lock:
             return self.threaded(*arguments)
 
     @property
     def threaded(self):
-        """The loops compiled with `prange` over all cores."""
+        """The loops compiled with `prange` over all cores (the serial compilation when the kernel
+        has no threads)."""
+        if not self.threads:
+            return self.serial
         if self._threaded is None:
             self._threaded = _compile(self.loops, parallel=True)
         return self._threaded
@@ -75,8 +82,9 @@ class Kernel:
         """Compile (or load from Numba's cache) both variants for float32, or nothing under NumPy."""
         if settings.backend_in_use() == "numpy":
             return
-        with _threaded_lock:
-            self.threaded(*self.example())
+        if self.threads:
+            with _threaded_lock:
+                self.threaded(*self.example())
         self.serial(*self.example())
 
     def __repr__(self):

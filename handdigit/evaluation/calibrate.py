@@ -1,0 +1,97 @@
+"""Fitting the Recognizer's calibration on validation data: the temperature that makes confidences
+honest, and the threshold below which an input is "not a digit".
+
+    calibration = calibrate({"mnist": (logits, labels), "polyline": (...), ...}, not_digit_logits)
+
+- Temperature scaling (Guo et al. 2017): one number T, chosen to minimise the negative
+  log-likelihood of softmax(logits / T) on all the validation digits. It changes no answer, only
+  how sure each one claims to be.
+- Not a digit: the validation digits come in groups (MNIST's scans, and each rendition of the
+  drawings: a tablet's few points, a coarse scan, ...). For each score
+  (handdigit.recognition.calibration.SCORES) the threshold is the highest that flags at most
+  `false_alarms` of every group: the hardest kind of real digit sets it, not the average one
+  (pooled, the easy MNIST scans would hide a rule that flags one coarse scan in ten). Of the
+  scores, the one that then flags the most validation drawings that are not digits wins. Every
+  score's figures are kept in the calibration's details, so the model card can compare them.
+"""
+
+import math
+
+import numpy as np
+
+from handdigit.recognition.calibration import SCORES, Calibration
+
+FALSE_ALARMS = 0.01  # the share of validation digits the threshold may flag
+
+
+def negative_log_likelihood(logits, labels, temperature):
+    """Mean -log softmax(logits / T)[label]."""
+    scaled = np.asarray(logits, np.float64) / temperature
+    top = scaled.max(axis=1)
+    log_sums = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
+    return float(np.mean(log_sums - scaled[np.arange(len(labels)), labels]))
+
+
+def fit_temperature(logits, labels, low=0.05, high=20.0, steps=60):
+    """The T in [low, high] minimising the negative log-likelihood (golden-section search on log T;
+    the likelihood is unimodal in T)."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = math.log(low), math.log(high)
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = (
+        negative_log_likelihood(logits, labels, math.exp(c)),
+        negative_log_likelihood(logits, labels, math.exp(d)),
+    )
+    for _ in range(steps):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = negative_log_likelihood(logits, labels, math.exp(c))
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = negative_log_likelihood(logits, labels, math.exp(d))
+    return math.exp((a + b) / 2)
+
+
+def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
+    """The Calibration fitted on validation logits: `digit_groups` maps a group's name to (logits
+    (N, 10), labels (N,)) of digits; `not_digit_logits` (M, 10) are of drawings that are not digits
+    (None or empty: temperature only, no rule)."""
+    if not digit_groups or any(len(logits) == 0 for logits, _ in digit_groups.values()):
+        raise ValueError("calibrate: every group of validation digits needs at least one input")
+    digit_logits = np.concatenate([np.asarray(logits, np.float64) for logits, _ in digit_groups.values()])
+    digit_labels = np.concatenate([np.asarray(labels, np.intp) for _, labels in digit_groups.values()])
+    temperature = fit_temperature(digit_logits, digit_labels)
+    fitted = Calibration(temperature=temperature)
+    details = {
+        "temperature_fitted_on": f"{len(digit_labels):,} validation digits",
+        "validation_nll_before": negative_log_likelihood(digit_logits, digit_labels, 1.0),
+        "validation_nll_after": negative_log_likelihood(digit_logits, digit_labels, temperature),
+    }
+    if not_digit_logits is None or len(not_digit_logits) == 0:
+        return Calibration(temperature=temperature, details=details)
+    alternatives = {}
+    for score in SCORES:
+        group_scores = {name: fitted.scores(logits, score) for name, (logits, _) in digit_groups.items()}
+        threshold = min(float(np.quantile(scores, false_alarms)) for scores in group_scores.values())
+        alternatives[score] = {
+            "threshold": threshold,
+            "validation_false_alarms": {
+                name: float(np.mean(scores < threshold)) for name, scores in group_scores.items()
+            },
+            "validation_rejected": float(np.mean(fitted.scores(not_digit_logits, score) < threshold)),
+        }
+    best = max(SCORES, key=lambda score: alternatives[score]["validation_rejected"])
+    groups = ", ".join(f"{name} {len(labels):,}" for name, (_, labels) in digit_groups.items())
+    details.update(
+        {
+            "false_alarms_target": false_alarms,
+            "threshold_rule": f"the highest threshold that flags at most {false_alarms:.0%} of every group of validation digits",
+            "fitted_on": f"validation digits ({groups}) and {len(not_digit_logits):,} validation drawings that are not digits",
+            "alternatives": alternatives,
+        }
+    )
+    return Calibration(
+        temperature=temperature, score=best, threshold=alternatives[best]["threshold"], details=details
+    )

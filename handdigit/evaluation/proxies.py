@@ -1,0 +1,512 @@
+"""Proxies for what real users give the recognizer, made by generators and writers that training
+never used, so that their figures can be trusted to say something about the real thing.
+
+Digit proxies (real digits: the answer must be the digit, not "not a digit"):
+
+    mnist-test        MNIST's test writers, as scanned (training saw MNIST's other writers)
+    typed             digits typed in 24 fonts (matplotlib's DejaVu, STIX and Computer Modern
+                      families), any size, slant and turn: training saw no font
+    typed-pen         those glyphs' skeletons redrawn with a round pen, thin to thick
+    tablet-8          MNIST test writers' digits traced along their skeleton (pen-up jumps joined),
+                      resampled to 8 points and drawn as straight segments: a tablet sampling few
+                      points (training's polylines came from its own stroke styles)
+    hershey-8         digits of the Hershey single-stroke vector fonts (futural, rowmans, cursive,
+                      greeks) slanted and stretched, in the font's stroke order (an engraver's)
+                      or a reading order, their pen-up moves joined, resampled to 8 points: a
+                      second tablet proxy
+                      from a generator neither training nor tablet-8 uses
+    coarse-scan       MNIST test digits fitted into a 32x32 bitmap, counted over an 8x8 grid (ink
+                      counts 0-16) and scaled back up, nearest or bilinear: a low-resolution
+                      scanner
+    slanted-squashed  MNIST test writers' digits sheared, squashed and stretched
+    corner            MNIST test writers' digits redrawn small, with a thin pen, in a corner
+    thick-thin        MNIST test writers' digits redrawn with very thin and very thick pens
+    styles            training's own stroke styles, other random draws: it resembles training,
+                      so it is the optimistic one
+
+Non-digit proxies (the answer must be "not a digit"):
+
+    typed-symbols     letters and symbols typed in those fonts (none a reader could take for a
+                      digit: no O, I, l, S, Z, G, b, q, g, ...)
+    typed-symbols-pen their skeletons redrawn with a round pen
+    hershey-letters   those letters and symbols in Hershey vector fonts (simplex, script, cursive,
+                      Times, gothic), drawn stroke by stroke with a round pen
+    shapes            polygons of 3-5 sides, stars, arrows, crosses, grids and spirals from a
+                      generator of their own (training's shapes are strokes in a unit box, these are not)
+
+`make_proxy(name, count, seed)` gives (images (N, 280, 280) uint8 dark ink on white, labels (N,),
+NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from handdigit.data.drawings import NOT_A_DIGIT
+
+CANVAS = 280
+DIGIT_PROXIES = (
+    "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
+)  # fmt: skip
+NONDIGIT_PROXIES = ("typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes")
+HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
+HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
+# Typed characters that no reader would take for a digit.
+LETTERS_AND_SYMBOLS = "ACEFHKLMNPRTUVWXYcefhkmnprtuvwxy+=#%&@?!*<>^~$€£"
+
+
+def font_paths():
+    """The TrueType fonts matplotlib ships (so every installation has them), text fonts only."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    names = [
+        "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
+        "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf",
+        "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
+        "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+        "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmb10.ttf",
+        "DejaVuSansDisplay.ttf", "DejaVuSerifDisplay.ttf", "cmmi10.ttf", "cmsy10.ttf",
+    ]  # fmt: skip
+    return [folder / name for name in names if (folder / name).is_file()]
+
+
+def typed(character, rng, fonts):
+    """`character` typed in a random font, size, slant and turn, somewhere on the canvas:
+    (CANVAS, CANVAS) uint8, dark on white."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    for _ in range(10):  # a font without the glyph draws nothing (or a box): try another
+        font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(60, 200)))
+        glyph = Image.new("L", (CANVAS * 2, CANVAS * 2), 0)
+        ImageDraw.Draw(glyph).text((CANVAS // 2, CANVAS // 2), character, fill=255, font=font)
+        if np.asarray(glyph).max() > 0:
+            break
+    shear = rng.uniform(-0.3, 0.3)
+    glyph = glyph.transform(
+        glyph.size, Image.Transform.AFFINE, (1, shear, -shear * CANVAS, 0, 1, 0), Image.Resampling.BILINEAR
+    )
+    glyph = glyph.rotate(rng.uniform(-15, 15), Image.Resampling.BILINEAR)
+    return _placed(np.asarray(glyph), rng)
+
+
+def _placed(ink, rng, height=(0.3, 0.8)):
+    """Ink (H, W) uint8 cropped, scaled to a random height of the canvas and put at a random place:
+    (CANVAS, CANVAS) uint8, dark on white."""
+    from PIL import Image
+
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0), np.flatnonzero(ink.max(axis=0) > 0)
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = rng.uniform(*height) * CANVAS / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    scaled = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS))
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    top = int(rng.integers(0, CANVAS - scaled.shape[0] + 1))
+    left = int(rng.integers(0, CANVAS - scaled.shape[1] + 1))
+    canvas[top : top + scaled.shape[0], left : left + scaled.shape[1]] = scaled
+    return 255 - canvas
+
+
+def redrawn_with_pen(image, width):
+    """A dark-on-white image's skeleton redrawn with a round pen `width` pixels wide (a hand's stroke
+    over a typed or scanned shape)."""
+    from handdigit.data.synthetic import thin
+    from handdigit.preprocess import coverage_to_image, draw_segments
+
+    skeleton = thin(np.asarray(image) < 128)
+    segments = _skeleton_segments(skeleton)
+    coverage = np.zeros(image.shape, np.float32)
+    draw_segments(coverage, segments + 0.5, width)
+    return coverage_to_image(coverage)
+
+
+def _skeleton_segments(skeleton):
+    """(S, 4) segments (x0, y0, x1, y1) joining 8-connected skeleton pixels (a point for a lone one)."""
+    padded = np.pad(skeleton.astype(bool), 1)
+    segments = []
+    for d_row, d_col in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        pair = padded & np.roll(np.roll(padded, -d_row, 0), -d_col, 1)
+        starts = np.argwhere(pair) - 1
+        segments.append(np.concatenate([starts[:, ::-1], (starts + (d_row, d_col))[:, ::-1]], 1))
+    points = np.argwhere(skeleton)
+    segments.append(np.concatenate([points[:, ::-1], points[:, ::-1]], 1))
+    return np.concatenate(segments).astype(np.float64)
+
+
+def trace(skeleton):
+    """The pen's path over a skeleton (H, W) bool: from its top-most end along every pixel (depth
+    first); at a dead end the pen lifts and moves straight to the next branch still to draw, or to
+    the next piece, as a tablet joining pen-up moves records it. Returns (K, 2) points (x, y) at
+    pixel centres."""
+    remaining = {tuple(point) for point in np.argwhere(skeleton)}
+
+    def neighbours(pixel):
+        row, col = pixel
+        return [
+            (row + d_row, col + d_col)
+            for d_row in (-1, 0, 1)
+            for d_col in (-1, 0, 1)
+            if (d_row or d_col) and (row + d_row, col + d_col) in remaining
+        ]
+
+    path = []
+    while remaining:
+        ends = [pixel for pixel in remaining if len(neighbours(pixel)) == 1]
+        start = min(ends or remaining)  # the top-most end (a loop: its top-most pixel)
+        stack = [start]
+        remaining.discard(start)
+        path.append(start)
+        while stack:
+            following = neighbours(stack[-1])
+            if following:
+                pixel = min(following, key=lambda p: (abs(p[0] - stack[-1][0]) + abs(p[1] - stack[-1][1]), p))
+                if path[-1] != stack[-1]:
+                    path.append(stack[-1])  # the pen jumps back to this branch point
+                remaining.discard(pixel)
+                stack.append(pixel)
+                path.append(pixel)
+            else:
+                stack.pop()
+    return np.array(path, np.float64)[:, ::-1] + 0.5
+
+
+def tablet(image, points, width, rng):
+    """A dark-on-white image's digit as a tablet sampling `points` points gives it: its skeleton traced
+    (`trace`), resampled to `points` points at equal distances, joined by straight segments of a
+    round pen `width` wide, on a canvas of the image's size."""
+    from handdigit.data.synthetic import _equidistant, thin
+    from handdigit.preprocess import rasterize
+
+    skeleton = thin(np.asarray(image) < 128)
+    path = trace(skeleton)
+    sampled = _equidistant(path, points)
+    return rasterize([sampled.tolist()], image.shape[0], width)
+
+
+def coarse_scan(digit28, rng):
+    """An MNIST digit (28, 28) uint8 as a coarse scanner counts it: fitted into a 32x32 bitmap (its
+    longer side 26-32 pixels, as a form reader normalises a digit to its box), thresholded, its ink
+    counted over 4x4 blocks (0-16 per cell of an 8x8 grid), scaled up to the canvas by nearest
+    neighbour or bilinear resampling. Dark on white."""
+    from PIL import Image
+
+    rows, cols = np.flatnonzero(digit28.max(axis=1) > 0), np.flatnonzero(digit28.max(axis=0) > 0)
+    crop = digit28[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = rng.uniform(26, 32) / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    fitted = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BILINEAR))
+    bitmap = np.zeros((32, 32), bool)
+    top, left = (32 - fitted.shape[0]) // 2, (32 - fitted.shape[1]) // 2
+    bitmap[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted > 96
+    counts = bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)).astype(np.float32)
+    resample = Image.Resampling.NEAREST if rng.random() < 0.5 else Image.Resampling.BILINEAR
+    up = np.asarray(Image.fromarray(counts * (255 / 16), mode="F").resize((CANVAS, CANVAS), resample))
+    return (255 - np.clip(up, 0, 255)).astype(np.uint8)
+
+
+def sheared(digit28, rng):
+    """An MNIST digit sheared, squashed or stretched, on the canvas, dark on white."""
+    from PIL import Image
+
+    shear, aspect = rng.uniform(-0.6, 0.6), rng.choice([rng.uniform(0.45, 0.75), rng.uniform(1.4, 2.2)])
+    big = Image.fromarray(digit28).resize((CANVAS // 2, CANVAS // 2), Image.Resampling.BILINEAR)
+    big = big.resize((max(8, int(CANVAS // 2 * aspect)), CANVAS // 2), Image.Resampling.BILINEAR)
+    canvas = Image.new("L", (CANVAS * 2, CANVAS), 0)
+    canvas.paste(big, (CANVAS // 2, CANVAS // 4))
+    canvas = canvas.transform(
+        canvas.size,
+        Image.Transform.AFFINE,
+        (1, shear, -shear * CANVAS / 2, 0, 1, 0),
+        Image.Resampling.BILINEAR,
+    )
+    return _placed(np.asarray(canvas), rng, height=(0.4, 0.9))
+
+
+def hershey_strokes(character, font, rng):
+    """`character`'s strokes in the Hershey vector font `font`, slanted, stretched and turned a
+    little, fitted to 40-85% of the canvas at a random place: a list of (K, 2) arrays (x, y)."""
+    from HersheyFonts import HersheyFonts
+
+    typeface = HersheyFonts()
+    typeface.load_default_font(font)
+    typeface.normalize_rendering(100)
+    strokes = [np.array(stroke, np.float64) * (1, -1) for stroke in typeface.strokes_for_text(character)]
+    strokes = [stroke for stroke in strokes if len(stroke)]
+    shear, aspect, turn = rng.uniform(-0.35, 0.35), rng.uniform(0.7, 1.3), math.radians(rng.uniform(-10, 10))
+    transform = np.array([[aspect, shear], [0, 1]]) @ np.array(
+        [[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]]
+    )
+    strokes = [stroke @ transform.T for stroke in strokes]
+    every = np.concatenate(strokes)
+    low, high = every.min(axis=0), every.max(axis=0)
+    scale = rng.uniform(0.4, 0.85) * CANVAS / max(high - low)
+    size = (high - low) * scale
+    corner = np.array([rng.uniform(0, CANVAS - size[0]), rng.uniform(0, CANVAS - size[1])])
+    return [(stroke - low) * scale + corner for stroke in strokes]
+
+
+def in_reading_order(strokes):
+    """Strokes reordered as a writer tends to draw them: the highest first (left first on a tie),
+    each from its end nearer the top left."""
+    started = [stroke if stroke[0].sum() <= stroke[-1].sum() else stroke[::-1] for stroke in strokes]
+    return sorted(started, key=lambda stroke: (round(stroke[:, 1].min() / 10), stroke[:, 0].min()))
+
+
+def shape(rng):
+    """A geometric shape or mark from a generator of its own, on the canvas, dark on white."""
+    from handdigit.preprocess import rasterize
+
+    kind = rng.integers(6)
+    centre, radius = np.array([CANVAS / 2, CANVAS / 2]), rng.uniform(40, 110)
+    if kind == 0:  # a regular polygon of 3 to 5 sides (more look like a circle: a 0)
+        sides = int(rng.integers(3, 6))
+        angles = rng.uniform(0, 2 * math.pi) + np.linspace(0, 2 * math.pi, sides + 1)
+        strokes = [(centre + radius * np.stack([np.cos(angles), np.sin(angles)], 1)).tolist()]
+    elif kind == 1:  # a star of 4 to 8 points
+        points = int(rng.integers(4, 9))
+        angles = rng.uniform(0, 2 * math.pi) + np.linspace(0, 2 * math.pi, 2 * points + 1)
+        radii = np.where(np.arange(2 * points + 1) % 2 == 0, radius, radius * rng.uniform(0.3, 0.55))
+        strokes = [(centre + radii[:, None] * np.stack([np.cos(angles), np.sin(angles)], 1)).tolist()]
+    elif kind == 2:  # an arrow in any direction
+        angle = rng.uniform(0, 2 * math.pi)
+        direction = np.array([math.cos(angle), math.sin(angle)])
+        normal = np.array([-direction[1], direction[0]])
+        tip = centre + direction * radius
+        strokes = [[(centre - direction * radius).tolist(), tip.tolist()],
+                   [(tip - direction * 40 + normal * 30).tolist(), tip.tolist(), (tip - direction * 40 - normal * 30).tolist()]]  # fmt: skip
+    elif kind == 3:  # a grid of lines
+        lines = int(rng.integers(2, 5))
+        offsets = np.linspace(-radius, radius, lines)
+        strokes = [[(centre + (o, -radius)).tolist(), (centre + (o, radius)).tolist()] for o in offsets]
+        strokes += [[(centre + (-radius, o)).tolist(), (centre + (radius, o)).tolist()] for o in offsets]
+    elif kind == 4:  # a spiral
+        t = np.linspace(0, rng.uniform(3, 6) * math.pi, 80)
+        strokes = [(centre + (t / t[-1] * radius)[:, None] * np.stack([np.cos(t), np.sin(t)], 1)).tolist()]
+    else:  # a cross of two or three bars
+        bars = int(rng.integers(2, 4))
+        strokes = []
+        for angle in rng.uniform(0, math.pi) + np.arange(bars) * math.pi / bars:
+            direction = np.array([math.cos(angle), math.sin(angle)]) * radius
+            strokes.append([(centre - direction).tolist(), (centre + direction).tolist()])
+    return rasterize(strokes, CANVAS, rng.uniform(4, 26))
+
+
+def make_proxy(name, count, seed=0, mnist=None):
+    """(images (N, CANVAS, CANVAS) uint8 dark ink on white, labels (N,) intp) of proxy `name`
+    (see the module docstring); `mnist`: the data set (loaded the usual way when None)."""
+    rng = np.random.default_rng([seed, sorted(DIGIT_PROXIES + NONDIGIT_PROXIES).index(name)])
+    if name in ("mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin"):
+        if mnist is None:
+            from handdigit.data import load_mnist
+
+            mnist = load_mnist()
+        picks = rng.choice(len(mnist.test_labels), count, replace=False)
+        digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
+    images = []
+    for index in range(count):
+        if name == "mnist-test":
+            from PIL import Image
+
+            images.append(
+                255
+                - np.asarray(
+                    Image.fromarray(digits[index]).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)
+                )
+            )
+        elif name == "coarse-scan":
+            images.append(coarse_scan(digits[index], rng))
+        elif name == "slanted-squashed":
+            images.append(sheared(digits[index], rng))
+        elif name in ("tablet-8", "corner", "thick-thin"):
+            from handdigit.data.synthetic import restroke
+
+            if name == "tablet-8":
+                scan = restroke(digits[index], 6.0, CANVAS)
+                images.append(tablet(scan, 8, rng.uniform(8, 22), rng))
+            elif name == "corner":
+                box = int(rng.integers(50, 100))
+                small = restroke(digits[index], rng.uniform(1.5, 4.0), box)
+                canvas = np.full((CANVAS, CANVAS), 255, np.uint8)
+                top, left = [(0, 0), (0, CANVAS - box), (CANVAS - box, 0), (CANVAS - box, CANVAS - box)][
+                    rng.integers(4)
+                ]
+                canvas[top : top + box, left : left + box] = small
+                images.append(canvas)
+            else:
+                width = rng.uniform(1.5, 4.0) if rng.random() < 0.5 else rng.uniform(38, 60)
+                images.append(restroke(digits[index], width, CANVAS))
+        elif name in ("typed", "typed-pen", "typed-symbols", "typed-symbols-pen"):
+            fonts = font_paths()
+            characters = (
+                "0123456789" if name.startswith("typed") and "symbols" not in name else LETTERS_AND_SYMBOLS
+            )
+            character = (
+                characters[index % len(characters)]
+                if "symbols" not in name
+                else characters[rng.integers(len(characters))]
+            )
+            image = typed(character, rng, fonts)
+            if name.endswith("-pen"):
+                image = redrawn_with_pen(image, rng.uniform(5, 28))
+            images.append(image)
+        elif name == "shapes":
+            images.append(shape(rng))
+        elif name == "hershey-8":
+            from handdigit.data.synthetic import as_polyline
+            from handdigit.preprocess import rasterize
+
+            font = HERSHEY_DIGIT_FONTS[rng.integers(len(HERSHEY_DIGIT_FONTS))]
+            strokes = hershey_strokes(str(index % 10), font, rng)
+            if rng.random() < 0.5:
+                strokes = in_reading_order(strokes)
+            images.append(rasterize(as_polyline(strokes, 8, join_pen_ups=True), CANVAS, rng.uniform(6, 24)))
+        elif name == "hershey-letters":
+            from handdigit.preprocess import rasterize
+
+            font = HERSHEY_LETTER_FONTS[rng.integers(len(HERSHEY_LETTER_FONTS))]
+            ascii_only = [c for c in LETTERS_AND_SYMBOLS if c.isascii()]
+            strokes = hershey_strokes(ascii_only[rng.integers(len(ascii_only))], font, rng)
+            images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(5, 26)))
+        elif name == "styles":
+            from handdigit.data.synthetic import STYLES, draw_strokes
+            from handdigit.preprocess import rasterize
+
+            digit = index % 10
+            styles = list(STYLES[digit])
+            strokes = draw_strokes(digit, styles[rng.integers(len(styles))], rng, CANVAS)
+            images.append(rasterize(strokes, CANVAS, rng.uniform(6, 30)))
+        else:
+            raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
+    if name in ("typed", "typed-pen", "hershey-8", "styles"):
+        labels = np.arange(count) % 10
+    elif name in NONDIGIT_PROXIES:
+        labels = np.full(count, NOT_A_DIGIT)
+    return np.stack(images), np.asarray(labels, np.intp)
+
+
+def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None, progress=None):
+    """Every proxy (or `names`) through the Recognizer's whole path (preprocessing included), as a
+    JSON-ready dict: per digit proxy its accuracy, per-class accuracy and the share flagged "not a
+    digit" (false alarms); per non-digit proxy the share flagged (rejection); and, for the
+    threshold sweep figure, every input's score."""
+    from handdigit.recognition.recognizer import Recognizer
+
+    recognizer = recognizer or Recognizer.load()
+    calibration = recognizer.calibration
+    report = {
+        "count": count,
+        "seed": seed,
+        "calibration": {
+            "temperature": calibration.temperature,
+            "score": calibration.score,
+            "threshold": calibration.threshold,
+        },
+        "proxies": {},
+    }
+    for name in names or DIGIT_PROXIES + NONDIGIT_PROXIES:
+        images, labels = make_proxy(name, count, seed, mnist)
+        views = [recognizer.preprocess(image) for image in images]
+        present = np.array([view is not None for view in views])
+        logits = np.zeros((len(views), 10))
+        if present.any():
+            logits[present] = recognizer.logits(np.stack([view for view in views if view is not None]))
+        digits = np.where(present, logits.argmax(axis=1), -1)
+        flagged = present & calibration.not_a_digit(logits)
+        entry = {
+            "kind": "digits" if name in DIGIT_PROXIES else "not digits",
+            "images": int(len(labels)),
+            "blank": int((~present).sum()),
+            "flagged_not_a_digit": float(flagged.mean()),
+            "scores": {
+                score: calibration.scores(logits[present], score).tolist()
+                for score in ("max-probability", "energy")
+            },
+        }
+        if name in DIGIT_PROXIES:
+            from handdigit.evaluation.metrics import reliability
+
+            correct = digits == labels
+            confidence = np.where(present, calibration.probabilities(logits).max(axis=1), 0.0)
+            entry.update(
+                accuracy=float(correct.mean()),
+                accepted_and_right=float((correct & ~flagged).mean()),
+                per_class=[
+                    float(correct[labels == digit].mean()) if np.any(labels == digit) else None
+                    for digit in range(10)
+                ],
+                expected_calibration_error=reliability(confidence, correct)[0],
+            )
+        report["proxies"][name] = entry
+        if progress is not None:
+            progress(name, entry)
+    return report
+
+
+def summary_lines(report):
+    """The report as a text table (no scores)."""
+    lines = [f"{'proxy':20s} {'kind':11s} {'accuracy':>9s} {'flagged':>8s}  weakest classes"]
+    for name, entry in report["proxies"].items():
+        accuracy = f"{entry['accuracy']:.1%}" if "accuracy" in entry else ""
+        weakest = ""
+        if "per_class" in entry:
+            present = [digit for digit in range(10) if entry["per_class"][digit] is not None]
+            order = sorted(present, key=lambda digit: entry["per_class"][digit])[:3]
+            weakest = ", ".join(f"{digit}: {entry['per_class'][digit]:.0%}" for digit in order)
+        lines.append(
+            f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%}  {weakest}"
+        )
+    return lines
+
+
+def plot_threshold_sweep(report, path, score=None):
+    """Rejection of the non-digit proxies and false alarms on the digit proxies against the
+    threshold of `score` (default: the calibration's), the chosen threshold marked; a PNG."""
+    from handdigit.plots import BLUE, ORANGE, VERMILION, pyplot, save_figure
+
+    plt = pyplot()
+    score = score or report["calibration"]["score"] or "max-probability"
+    digit_scores = np.concatenate(
+        [np.array(e["scores"][score]) for e in report["proxies"].values() if e["kind"] == "digits"]
+    )
+    other_scores = np.concatenate(
+        [np.array(e["scores"][score]) for e in report["proxies"].values() if e["kind"] != "digits"]
+    )
+    low, high = np.quantile(np.concatenate([digit_scores, other_scores]), [0.001, 0.999])
+    thresholds = np.linspace(low, high, 200)
+    figure, axis = plt.subplots(figsize=(7.5, 4.2))
+    axis.plot(
+        thresholds,
+        [(other_scores < t).mean() for t in thresholds],
+        color=BLUE,
+        label="non-digit proxies flagged (rejection)",
+    )
+    axis.plot(
+        thresholds,
+        [(digit_scores < t).mean() for t in thresholds],
+        color=VERMILION,
+        label="digit proxies flagged (false alarms)",
+    )
+    for name, entry in report["proxies"].items():
+        if entry["kind"] == "digits" and name in ("tablet-8", "coarse-scan"):
+            values = np.array(entry["scores"][score])
+            axis.plot(
+                thresholds,
+                [(values < t).mean() for t in thresholds],
+                color=ORANGE,
+                linewidth=0.8,
+                linestyle="--",
+                label=f"{name} flagged",
+            )
+    chosen = report["calibration"]["threshold"]
+    if chosen is not None and score == report["calibration"]["score"]:
+        axis.axvline(chosen, color="black", linestyle=":", label=f"chosen threshold {chosen:.3g}")
+    axis.set(
+        xlabel=f"threshold on the {score} score (below it: not a digit)",
+        ylabel="share flagged",
+        ylim=(0, 1.02),
+        title="Not a digit: rejection against false alarms",
+    )
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="center left")
+    return save_figure(figure, path)

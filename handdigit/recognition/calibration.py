@@ -1,0 +1,141 @@
+"""What a weights file may add to the network for the Recognizer: a temperature for honest
+confidences, and the rule that says "not a digit".
+
+    calibration = read_calibration("weights/handdigit-cnn.npz")    # None for a file without it
+    probabilities = calibration.probabilities(logits)               # softmax(logits / T), (N, 10)
+    calibration.not_a_digit(logits)                                 # (N,) bool
+
+Stored in the weights file as the entry "extra/handdigit.recognizer" (tinycnn keeps it beside the
+model), a JSON text:
+
+    {"format": "handdigit.recognizer", "format_version": 1,
+     "temperature": T,                         # > 0: probabilities are softmax(logits / T)
+     "not_a_digit": {"score": "max-probability" or "energy",
+                     "threshold": t,           # below it: not a digit
+                     ...}}                     # anything else: how it was chosen (kept, unread)
+
+Scores say how much an input looks like one of the ten digits (higher: more): "max-probability" is
+the largest calibrated probability, "energy" is T * logsumexp(logits / T) (Liu et al. 2020). A file
+without the entry loads as before: temperature 1, nothing is ever "not a digit".
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinycnn.errors import WeightsFileError
+
+ENTRY = "handdigit.recognizer"
+FORMAT, FORMAT_VERSION = "handdigit.recognizer", 1
+SCORES = ("max-probability", "energy")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Temperature scaling and the not-a-digit rule (see the module docstring)."""
+
+    temperature: float = 1.0
+    score: str | None = None  # None: no rule, never "not a digit"
+    threshold: float | None = None
+    details: dict = field(default_factory=dict)  # how they were fitted, for the model card
+
+    def __post_init__(self):
+        if not (
+            isinstance(self.temperature, (int, float))
+            and math.isfinite(self.temperature)
+            and 0.05 <= self.temperature <= 20
+        ):
+            raise ValueError(
+                f"calibration: temperature must be a number in [0.05, 20], got {self.temperature!r}"
+            )
+        if self.score is not None and self.score not in SCORES:
+            raise ValueError(f"calibration: score must be one of {SCORES}, got {self.score!r}")
+        if (self.score is None) != (self.threshold is None):
+            raise ValueError("calibration: a not-a-digit score needs a threshold, and a threshold a score")
+        if self.threshold is not None and not (
+            isinstance(self.threshold, (int, float))
+            and math.isfinite(self.threshold)
+            and abs(self.threshold) <= 1e4
+        ):
+            raise ValueError(f"calibration: threshold must be a finite number, got {self.threshold!r}")
+
+    def probabilities(self, logits):
+        """softmax(logits / T), (N, 10) float64."""
+        scaled = np.asarray(logits, np.float64) / self.temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        exp = np.exp(scaled)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def scores(self, logits, score=None):
+        """How much each input looks like a digit, (N,) (higher: more), by `score` (default: the rule's)."""
+        score = score or self.score or "max-probability"
+        if score == "max-probability":
+            return self.probabilities(logits).max(axis=1)
+        scaled = np.asarray(logits, np.float64) / self.temperature
+        top = scaled.max(axis=1)
+        return self.temperature * (top + np.log(np.exp(scaled - top[:, None]).sum(axis=1)))
+
+    def not_a_digit(self, logits):
+        """(N,) bool: True where the input does not look like a digit (never, without a rule)."""
+        if self.score is None:
+            return np.zeros(len(logits), bool)
+        return self.scores(logits) < self.threshold
+
+    def to_json(self):
+        entry = {"format": FORMAT, "format_version": FORMAT_VERSION, "temperature": float(self.temperature)}
+        if self.score is not None:
+            entry["not_a_digit"] = {**self.details, "score": self.score, "threshold": float(self.threshold)}
+        elif self.details:
+            entry["details"] = self.details
+        return json.dumps(entry)
+
+    @classmethod
+    def from_json(cls, text, source="weights"):
+        """The Calibration a JSON entry describes; WeightsFileError naming what is wrong."""
+        if len(text) > 100_000:
+            raise WeightsFileError(f"{source}: the {ENTRY} entry is too long ({len(text):,} characters)")
+        try:
+            entry = json.loads(text)
+        except ValueError as error:
+            raise WeightsFileError(f"{source}: the {ENTRY} entry is not valid JSON ({error})") from None
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+            raise WeightsFileError(f"{source}: the {ENTRY} entry is not a {FORMAT} description")
+        if entry.get("format_version") != FORMAT_VERSION:
+            raise WeightsFileError(
+                f"{source}: {ENTRY} format version {entry.get('format_version')!r} is not supported "
+                f"(this HandDigit reads version {FORMAT_VERSION})"
+            )
+        rule = entry.get("not_a_digit")
+        if rule is not None and not isinstance(rule, dict):
+            raise WeightsFileError(f"{source}: the {ENTRY} entry's not_a_digit must be an object")
+        rule = dict(rule or {})
+        score, threshold = rule.pop("score", None), rule.pop("threshold", None)
+        details = rule or entry.get("details", {})
+        if not isinstance(details, dict):
+            raise WeightsFileError(f"{source}: the {ENTRY} entry's details must be an object")
+        try:
+            return cls(
+                temperature=entry.get("temperature", 1.0), score=score, threshold=threshold, details=details
+            )
+        except ValueError as error:
+            raise WeightsFileError(f"{source}: the {ENTRY} entry is not valid ({error})") from None
+
+
+def read_calibration(path):
+    """The Calibration stored in a weights file, or None if it has none."""
+    from tinycnn.model import read_extra
+
+    extra = read_extra(path)
+    if ENTRY not in extra:
+        return None
+    value = extra[ENTRY]
+    if value.dtype.kind != "U" or value.shape != ():
+        raise WeightsFileError(f"{path}: the {ENTRY} entry must be one text, got {value.dtype} {value.shape}")
+    return Calibration.from_json(str(value), source=str(path))
+
+
+def save_with_calibration(model, path, calibration):
+    """Write the model's weights file with `calibration` stored beside the network."""
+    return model.save(path, extra={ENTRY: np.array(calibration.to_json())})

@@ -1,0 +1,150 @@
+"""The drawn training data (handdigit.data.drawings, nondigits, synthetic): every kind draws, the
+set is the same in one process or several, in any order, in the background or not, and the
+renditions do what they say."""
+
+import numpy as np
+import pytest
+
+from handdigit.data import drawings, nondigits, synthetic
+from handdigit.data.drawings import NOT_A_DIGIT, RENDITIONS, draw, drawn_views, plan_drawings, start_drawing
+from handdigit.preprocess import rasterize, to_mnist
+
+
+@pytest.mark.parametrize(("group", "kind"), nondigits.kind_names())
+def test_every_non_digit_kind_draws_visible_ink(group, kind):
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        strokes = synthetic.place_strokes(nondigits.nondigit_strokes(group, kind, rng), rng, 140)
+        view = to_mnist(rasterize(strokes, 140, 6).astype(np.float32) / 255)
+        assert view is not None and view.max() > 0.2  # (scattered dots blur when scaled down)
+
+
+def test_no_kind_is_one_a_reader_could_take_for_a_digit():
+    kinds = {kind for _, kind in nondigits.kind_names()}
+    assert not kinds & {"O", "I", "l", "S", "Z", "G", "b", "q", "g", "o", "circle", "bar"}
+
+
+@pytest.mark.parametrize("rendition", RENDITIONS)
+@pytest.mark.parametrize("label", [1, 7, NOT_A_DIGIT])
+def test_every_rendition_draws_a_usable_view(label, rendition, mnist):
+    rng = np.random.default_rng(3)
+    writer = mnist.train_images[np.flatnonzero(mnist.train_labels == (label % 10))[0]]
+    image = draw(label, rendition, rng, 84, writer)
+    assert image.shape == (84, 84) and image.dtype == np.uint8
+    assert to_mnist(image.astype(np.float32) / 255) is not None
+
+
+def test_a_set_is_the_same_in_one_process_or_two(mnist):
+    writers = (mnist.train_images[:2000], mnist.train_labels[:2000])
+    one = drawn_views(300, [7, 1], writers=writers, nondigits=120, processes=1)
+    two = drawn_views(300, [7, 1], writers=writers, nondigits=120, processes=2)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+    views, labels, renditions = one
+    assert views.shape == (420, 28, 28) and views.dtype == np.float32
+    assert views.min() >= 0 and views.max() <= 1 and np.all(views.reshape(420, -1).max(axis=1) > 0.2)
+    assert (labels == NOT_A_DIGIT).sum() == 120
+    assert np.bincount(labels[labels < NOT_A_DIGIT], minlength=10).tolist() == [30] * 10
+    assert set(renditions) <= set(RENDITIONS)
+    other = drawn_views(300, [7, 2], writers=writers, nondigits=120, processes=1)[0]
+    assert not np.array_equal(other, views)
+
+
+def test_drawings_wanted_in_any_order_in_the_background_are_the_same_set(mnist):
+    writers = (mnist.train_images[:2000], mnist.train_labels[:2000])
+    expected, expected_labels, _ = drawn_views(500, [7, 1], writers=writers, nondigits=100, processes=1)
+    order = np.random.default_rng(0).permutation(600)
+    out = np.full((600, 28, 28), -1.0, np.float32)
+    drawing = start_drawing(500, [7, 1], writers, 100, processes=2, order=order, out=out)
+    np.testing.assert_array_equal(drawing.labels, expected_labels)  # known before any is drawn
+    first = order[:40]
+    drawing.wait_for(first)
+    np.testing.assert_array_equal(out[first], expected[first])
+    views, _, _ = drawing.finished()
+    assert views is out and drawing.done == 600
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_drawing_refuses_an_order_or_an_array_that_does_not_fit():
+    with pytest.raises(ValueError, match="each of the 20 drawings once"):
+        start_drawing(20, 0, order=np.arange(19))
+    with pytest.raises(ValueError, match="each of the 20 drawings once"):
+        start_drawing(20, 0, order=np.r_[np.arange(19), 0])
+    with pytest.raises(ValueError, match=r"out must have shape \(20, 28, 28\)"):
+        start_drawing(20, 0, out=np.zeros((20, 28, 29), np.float32))
+
+
+def test_a_drawing_closed_early_stops_its_processes():
+    drawing = start_drawing(6000, 0, processes=2)
+    waiting = start_drawing(10, 1, after=drawing)  # waits for the first, which never finishes
+    drawing.close()
+    assert drawing.done < 6000 and not drawing._thread.is_alive()
+    with pytest.raises(RuntimeError, match="stopped"):
+        drawing.finished()
+    with pytest.raises(RuntimeError, match="drawing the synthetic data failed: drawing was stopped"):
+        waiting.finished()
+    waiting.close()
+
+
+def test_a_failure_while_drawing_is_raised_by_the_next_wait(monkeypatch):
+    def broken(tasks, processes):
+        yield tasks[0][1], np.zeros((len(tasks[0][1]), 28, 28), np.float32)
+        raise RuntimeError("a drawing process ended early (exit code -9)")
+
+    monkeypatch.setattr(drawings, "_run", broken)
+    drawing = start_drawing(600, 0, processes=2)
+    with pytest.raises(
+        RuntimeError, match="drawing the synthetic data failed: a drawing process ended early"
+    ):
+        drawing.wait_for(np.arange(600))
+
+
+def test_the_plan_shares_renditions_as_stated_and_writers_match_labels(mnist):
+    labels, renditions, writers = plan_drawings(20_000, 5_000, 0, mnist.train_labels)
+    digits = labels < NOT_A_DIGIT
+    shares = {r: np.mean(renditions[digits] == r) for r in RENDITIONS}
+    assert shares["style"] == pytest.approx(0.30, abs=0.02) and shares["writer"] == pytest.approx(
+        0.25, abs=0.02
+    )
+    assert not np.any(renditions[~digits] == "writer")
+    has = writers >= 0
+    np.testing.assert_array_equal(mnist.train_labels[writers[has]], labels[has])
+    assert set(renditions[has]) <= {"writer", "low-res"}
+
+
+def test_polylines_have_the_points_asked_for_and_keep_the_ends():
+    strokes = [[(0, 0), (10, 0), (10, 10)], [(20, 0), (20, 10)]]
+    joined = synthetic.as_polyline(strokes, 8)
+    assert len(joined) == 1 and len(joined[0]) == 8
+    assert joined[0][0] == [0.0, 0.0] and joined[0][-1] == [20.0, 10.0]
+    straight = synthetic.as_polyline([[(0, 0), (7, 0)], [(7, 1), (7, 8)]], 15, join_pen_ups=False)
+    np.testing.assert_allclose(np.array(straight[0])[:, 0], np.arange(8))  # equal distances along the path
+    apart = synthetic.as_polyline(strokes, 8, join_pen_ups=False)
+    assert len(apart) == 2 and sum(len(s) for s in apart) == 8
+
+
+class Answers:
+    """A stand-in generator giving fixed answers: integers() in turn, random() always `chance`."""
+
+    def __init__(self, integers, chance):
+        self.integers_left, self.chance = list(integers), chance
+
+    def integers(self, low, high=None):
+        return self.integers_left.pop(0)
+
+    def random(self):
+        return self.chance
+
+    def uniform(self, low, high):
+        return (low + high) / 2
+
+
+def test_a_coarse_scan_is_its_ink_counted_on_a_grid_then_scaled_back_up():
+    image = rasterize([[(20, 20), (60, 70)]], 84, 8)
+    coarse = synthetic.low_resolution(image, 6, Answers([16, 0], chance=0.9))  # 16 levels, nearest, no blur
+    assert coarse.shape == image.shape and coarse.dtype == np.uint8
+    assert len(np.unique(coarse)) <= 17  # at most 16 ink levels and paper
+    blocks = coarse.reshape(6, 14, 6, 14)  # the ink's box fills the image: each cell a 14x14 block
+    assert np.all(blocks.min(axis=(1, 3)) == blocks.max(axis=(1, 3)))
+    smooth = synthetic.low_resolution(image, 6, Answers([16, 1], chance=0.0))  # bilinear, then blurred
+    assert len(np.unique(smooth)) > 17 and to_mnist(smooth.astype(np.float32) / 255) is not None

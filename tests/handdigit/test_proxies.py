@@ -1,0 +1,50 @@
+"""The evaluation proxies: each makes the inputs it promises, and the skeleton tracer draws every
+pixel once, jumping between pieces."""
+
+import numpy as np
+import pytest
+
+from handdigit.data.drawings import NOT_A_DIGIT
+from handdigit.evaluation import proxies
+
+
+@pytest.mark.parametrize("name", proxies.DIGIT_PROXIES + proxies.NONDIGIT_PROXIES)
+def test_each_proxy_makes_drawings_with_the_right_labels(name, mnist):
+    images, labels = proxies.make_proxy(name, 12, seed=1, mnist=mnist)
+    assert images.shape == (12, proxies.CANVAS, proxies.CANVAS) and images.dtype == np.uint8
+    assert np.all(images.reshape(12, -1).min(axis=1) < 128)  # ink on every one
+    if name in proxies.NONDIGIT_PROXIES:
+        assert np.all(labels == NOT_A_DIGIT)
+    else:
+        assert labels.min() >= 0 and labels.max() <= 9
+    again, _ = proxies.make_proxy(name, 12, seed=1, mnist=mnist)
+    np.testing.assert_array_equal(again, images)
+
+
+def test_the_typed_characters_leave_out_what_reads_as_a_digit():
+    assert not set(proxies.LETTERS_AND_SYMBOLS) & set("OoIlSZGbqgsz0123456789|/")
+
+
+def test_trace_visits_every_pixel_and_jumps_between_pieces():
+    skeleton = np.zeros((10, 12), bool)
+    skeleton[2, 1:6] = True  # a bar
+    skeleton[6:9, 8] = True  # another piece
+    path = proxies.trace(skeleton)
+    visited = {(int(y - 0.5), int(x - 0.5)) for x, y in path}
+    assert visited == {tuple(p) for p in np.argwhere(skeleton)}
+    steps = np.hypot(*np.diff(path, axis=0).T)
+    assert (steps > 1.5).sum() == 1  # one pen-up jump, every other step to a neighbour
+    assert tuple(path[0]) == (1.5, 2.5)  # from the top-most end
+
+
+def test_evaluate_proxies_reports_accuracy_flags_and_scores(mnist):
+    report = proxies.evaluate_proxies(count=10, mnist=mnist, names=["mnist-test", "shapes"])
+    digits, shapes = report["proxies"]["mnist-test"], report["proxies"]["shapes"]
+    assert digits["kind"] == "digits" and 0 <= digits["accuracy"] <= 1 and len(digits["per_class"]) == 10
+    assert (
+        shapes["kind"] == "not digits"
+        and 0 <= shapes["flagged_not_a_digit"] <= 1
+        and "accuracy" not in shapes
+    )
+    assert len(digits["scores"]["energy"]) == 10 - digits["blank"]
+    assert any("mnist-test" in line for line in proxies.summary_lines(report))
