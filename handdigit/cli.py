@@ -38,7 +38,7 @@ _port = _argument_type(int, lambda value: 0 <= value <= 65535, "a port number 0-
 
 
 def build_parser():
-    from handdigit.training import OPTIMIZERS, SCHEDULES, TrainConfig
+    from handdigit.training import OPTIMIZERS, REJECTIONS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
@@ -89,8 +89,22 @@ def build_parser():
         "--not-digits",
         type=_unit_fraction,
         default=None,
-        help="drawings that are not digits (letters, shapes, symbols, scribbles), trained towards 'none "
-        f"of them', as a fraction of the MNIST training images (default {defaults.not_digits:g}; 0 for none)",
+        help="drawings that are not digits (letters, shapes, symbols, scribbles), as a fraction of the "
+        f"MNIST training images (default {defaults.not_digits:g}; 0 for none)",
+    )
+    train.add_argument(
+        "--not-digits-weight",
+        type=float,
+        default=None,
+        help=f"their loss's weight against a digit's (default {defaults.not_digits_weight:g})",
+    )
+    train.add_argument(
+        "--rejection",
+        choices=REJECTIONS,
+        default=None,
+        help="how they are trained: 'class', an output of the network's own for 'not a digit' (a head "
+        "in the shipped file); 'uniform', the ten digits' answer trained towards uniform (outlier "
+        f"exposure) (default {defaults.rejection})",
     )
     group = train.add_mutually_exclusive_group(required=True)
     group.add_argument(
@@ -199,6 +213,8 @@ def run_train(args, parser):
                 ("--subset", args.subset),
                 ("--drawn", args.drawn),
                 ("--not-digits", args.not_digits),
+                ("--not-digits-weight", args.not_digits_weight),
+                ("--rejection", args.rejection),
             )
             if value is not None
         ]
@@ -226,6 +242,12 @@ def run_train(args, parser):
             augment=not args.no_augment,
             drawn=args.drawn if args.drawn is not None else TrainConfig().drawn,
             not_digits=args.not_digits if args.not_digits is not None else TrainConfig().not_digits,
+            not_digits_weight=(
+                args.not_digits_weight
+                if args.not_digits_weight is not None
+                else TrainConfig().not_digits_weight
+            ),
+            rejection=args.rejection or TrainConfig().rejection,
         )
         out_dir = args.out
         if (out_dir / "checkpoint.npz").exists():

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from handdigit.recognition.calibration import SCORES, Calibration
+from handdigit.recognition.calibration import DIGITS, SCORES, Calibration
 
 FALSE_ALARMS = 0.01  # the share of validation digits the threshold may flag
 
@@ -62,6 +62,8 @@ def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
         raise ValueError("calibrate: every group of validation digits needs at least one input")
     digit_logits = np.concatenate([np.asarray(logits, np.float64) for logits, _ in digit_groups.values()])
     digit_labels = np.concatenate([np.asarray(labels, np.intp) for _, labels in digit_groups.values()])
+    has_head = digit_logits.shape[1] == DIGITS + 1  # an eleventh output: "not a digit"
+    digit_logits = digit_logits[:, :DIGITS]
     temperature = fit_temperature(digit_logits, digit_labels)
     fitted = Calibration(temperature=temperature)
     details = {
@@ -72,7 +74,7 @@ def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
     if not_digit_logits is None or len(not_digit_logits) == 0:
         return Calibration(temperature=temperature, details=details)
     alternatives = {}
-    for score in SCORES:
+    for score in [score for score in SCORES if score != "digit-odds" or has_head]:
         group_scores = {name: fitted.scores(logits, score) for name, (logits, _) in digit_groups.items()}
         threshold = min(float(np.quantile(scores, false_alarms)) for scores in group_scores.values())
         alternatives[score] = {
@@ -82,7 +84,7 @@ def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
             },
             "validation_rejected": float(np.mean(fitted.scores(not_digit_logits, score) < threshold)),
         }
-    best = max(SCORES, key=lambda score: alternatives[score]["validation_rejected"])
+    best = max(alternatives, key=lambda score: alternatives[score]["validation_rejected"])
     groups = ", ".join(f"{name} {len(labels):,}" for name, (_, labels) in digit_groups.items())
     details.update(
         {

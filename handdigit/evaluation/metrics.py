@@ -48,14 +48,12 @@ def reliability(confidences, correct, bins=CALIBRATION_BINS):
 def load_model(weights=None):
     """The reference network with `weights` (default: the shipped ones), validated on load, and
     the calibration stored beside it (the default one, temperature 1, if none)."""
-    from handdigit.architecture import build_model
     from handdigit.recognition.calibration import Calibration, read_calibration
+    from handdigit.recognition.head import load_network
     from handdigit.resources import shipped_weights_path
 
     path = Path(weights) if weights is not None else shipped_weights_path()
-    model = build_model()
-    model.load_weights(path)
-    return model, path, read_calibration(path) or Calibration()
+    return load_network(path), path, read_calibration(path) or Calibration()
 
 
 def evaluate_model(model, images, labels, calibration=None):

@@ -45,11 +45,26 @@ def build_card(run_dir, report, weights_path, drawn=None, pick="final", calibrat
     epochs = run["epochs"]
     best = max(epochs, key=lambda record: record.get("val_accuracy", 0.0))
     shipped = epochs[-1] if pick == "final" else best
+    config = run["config"]
+    has_head = config.get("not_digits", 0) > 0 and config.get("rejection", "uniform") == "class"
     return {
         "name": "handdigit-cnn",
         "architecture": "Conv2D(32,3x3)-ReLU-Conv2D(64,3x3)-ReLU-MaxPool(2x2)-Dropout(0.25)-Flatten-"
         "Dense(256)-ReLU-Dropout(0.5)-Dense(10), logits out",
         "parameters": 2_380_938,
+        "not_a_digit_head": (
+            {
+                "what": "an eleventh output of the last Dense layer, 'not a digit', trained with the network "
+                "on drawings that are not digits as a class of their own",
+                "parameters": 257,
+                "entries": [
+                    "extra/handdigit.not_a_digit.kernel (256, 1)",
+                    "extra/handdigit.not_a_digit.bias (1,)",
+                ],
+            }
+            if has_head
+            else None
+        ),
         "weights_file": SHIPPED_WEIGHTS,
         "weights_sha256": _sha256(weights_path),
         "command": run["command"],
@@ -165,6 +180,17 @@ def _calibration_markdown(card):
     return "\n".join(lines) + "\n"
 
 
+def _head_markdown(card):
+    head = card.get("not_a_digit_head")
+    if not head:
+        return ""
+    return (
+        f"\n- **Not-a-digit head**: {head['what']} ({head['parameters']} parameters), stored beside the seed network"
+        f" as {' and '.join(f'`{entry}`' for entry in head['entries'])}: `tinycnn.Sequential.load` reads the"
+        " digit classifier alone, `Recognizer.load` puts the head back (handdigit.recognition.head)."
+    )
+
+
 def render_markdown(card):
     test, validation = card["test"], card["validation"]
     rows = "\n".join(
@@ -174,11 +200,11 @@ def render_markdown(card):
 
 The network HandDigit ships, so that nothing must be trained to use the app.
 
-- **Architecture**: {card["architecture"]} ({card["parameters"]:,} parameters).
+- **Architecture**: {card["architecture"]} ({card["parameters"]:,} parameters).{_head_markdown(card)}
 - **Data**: MNIST, {card["train_images"]:,} training images plus {card.get("drawn_train_images", 0):,} synthetic pen
   drawings of digits and {card.get("not_digit_train_images", 0):,} of things that are not digits (letters, shapes,
-  symbols, scribbles; trained towards "none of them"), all augmented, the last {card["val_images"]:,} MNIST training images for validation; the 10,000 test
-  images were used for this card only.
+  symbols, scribbles; {"a class of their own, the head's" if card.get("not_a_digit_head") else 'trained towards "none of them"'}), all augmented, the last
+  {card["val_images"]:,} MNIST training images for validation; the 10,000 test images were used for this card only.
 - **Trained by**: `{card["command"]}`
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},
   {card["machine"]["cores"]} cores). Shipped: the weights after epoch {card["shipped_epoch"]}

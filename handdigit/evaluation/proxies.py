@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from handdigit.data.drawings import NOT_A_DIGIT
+from handdigit.recognition.calibration import SCORES
 
 CANVAS = 280
 DIGIT_PROXIES = (
@@ -408,10 +409,10 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
         images, labels = make_proxy(name, count, seed, mnist)
         views = [recognizer.preprocess(image) for image in images]
         present = np.array([view is not None for view in views])
-        logits = np.zeros((len(views), 10))
+        logits = np.zeros((len(views), recognizer.model.output_shape[-1]))
         if present.any():
             logits[present] = recognizer.logits(np.stack([view for view in views if view is not None]))
-        digits = np.where(present, logits.argmax(axis=1), -1)
+        digits = np.where(present, logits[:, :10].argmax(axis=1), -1)
         flagged = present & calibration.not_a_digit(logits)
         entry = {
             "kind": "digits" if name in DIGIT_PROXIES else "not digits",
@@ -420,7 +421,8 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
             "flagged_not_a_digit": float(flagged.mean()),
             "scores": {
                 score: calibration.scores(logits[present], score).tolist()
-                for score in ("max-probability", "energy")
+                for score in SCORES
+                if score != "digit-odds" or logits.shape[1] == 11
             },
         }
         if name in DIGIT_PROXIES:

@@ -10,13 +10,17 @@ model), a JSON text:
 
     {"format": "handdigit.recognizer", "format_version": 1,
      "temperature": T,                         # > 0: probabilities are softmax(logits / T)
-     "not_a_digit": {"score": "max-probability" or "energy",
+     "not_a_digit": {"score": "max-probability", "energy" or "digit-odds",
                      "threshold": t,           # below it: not a digit
                      ...}}                     # anything else: how it was chosen (kept, unread)
 
 Scores say how much an input looks like one of the ten digits (higher: more): "max-probability" is
-the largest calibrated probability, "energy" is T * logsumexp(logits / T) (Liu et al. 2020). A file
-without the entry loads as before: temperature 1, nothing is ever "not a digit".
+the largest calibrated probability, "energy" is T * logsumexp(logits / T) (Liu et al. 2020), both
+of the ten digits' logits; "digit-odds" needs the network's eleventh output, "not a digit"
+(handdigit.recognition.head): logsumexp(digits' logits) - that output's logit, the log-odds of
+"some digit" against "not a digit" as the eleven-way softmax says. The temperature applies to the
+ten digits' probabilities only. A file without the entry loads as before: temperature 1, nothing
+is ever "not a digit".
 """
 
 import json
@@ -29,7 +33,8 @@ from tinycnn.errors import WeightsFileError
 
 ENTRY = "handdigit.recognizer"
 FORMAT, FORMAT_VERSION = "handdigit.recognizer", 1
-SCORES = ("max-probability", "energy")
+SCORES = ("max-probability", "energy", "digit-odds")
+DIGITS = 10  # logits' first ten columns are the digits'; an eleventh, if any, says "not a digit"
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,9 @@ class Calibration:
             raise ValueError(f"calibration: threshold must be a finite number, got {self.threshold!r}")
 
     def probabilities(self, logits):
-        """softmax(logits / T), (N, 10) float64."""
-        scaled = np.asarray(logits, np.float64) / self.temperature
+        """softmax(digits' logits / T), (N, 10) float64 (logits (N, 10), or (N, 11) with "not a
+        digit" last)."""
+        scaled = np.asarray(logits, np.float64)[:, :DIGITS] / self.temperature
         scaled -= scaled.max(axis=1, keepdims=True)
         exp = np.exp(scaled)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -73,7 +79,16 @@ class Calibration:
         score = score or self.score or "max-probability"
         if score == "max-probability":
             return self.probabilities(logits).max(axis=1)
-        scaled = np.asarray(logits, np.float64) / self.temperature
+        logits = np.asarray(logits, np.float64)
+        if score == "digit-odds":
+            if logits.shape[1] != DIGITS + 1:
+                raise ValueError(
+                    f'the "digit-odds" score needs a not-a-digit output: 11 logits, got {logits.shape[1]}'
+                )
+            digits = logits[:, :DIGITS]
+            top = digits.max(axis=1)
+            return top + np.log(np.exp(digits - top[:, None]).sum(axis=1)) - logits[:, DIGITS]
+        scaled = logits[:, :DIGITS] / self.temperature
         top = scaled.max(axis=1)
         return self.temperature * (top + np.log(np.exp(scaled - top[:, None]).sum(axis=1)))
 
@@ -137,5 +152,14 @@ def read_calibration(path):
 
 
 def save_with_calibration(model, path, calibration):
-    """Write the model's weights file with `calibration` stored beside the network."""
-    return model.save(path, extra={ENTRY: np.array(calibration.to_json())})
+    """Write the model's weights file with `calibration` stored beside the network; an
+    eleven-output network is stored as the seed's ten-output one and its not-a-digit head
+    (handdigit.recognition.head)."""
+    from handdigit.recognition.head import split_head
+
+    if calibration.score == "digit-odds" and model.output_shape[-1] != DIGITS + 1:
+        raise ValueError(
+            'save_with_calibration: a "digit-odds" rule needs a network with a not-a-digit output'
+        )
+    digits, head = split_head(model)
+    return digits.save(path, extra={ENTRY: np.array(calibration.to_json()), **head})

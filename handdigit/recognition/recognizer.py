@@ -72,20 +72,27 @@ class Recognizer:
         self.threshold = threshold
         self.weights_path = weights_path
         self.calibration = calibration if calibration is not None else Calibration()
+        if self.calibration.score == "digit-odds" and model.output_shape[-1] != 11:
+            from tinycnn.errors import WeightsFileError
+
+            raise WeightsFileError(
+                f"{weights_path or 'weights'}: the not-a-digit rule reads the network's not-a-digit output, "
+                "which this file lacks (its head entries)"
+            )
         self._lock = threading.RLock()
 
     @classmethod
     def load(cls, weights=None, threshold=DEFAULT_THRESHOLD):
         """The reference network with `weights` (default: the shipped ones) and the calibration
         stored beside it, validated on load."""
-        from handdigit.architecture import build_model
         from handdigit.recognition.calibration import read_calibration
+        from handdigit.recognition.head import load_network
         from handdigit.resources import shipped_weights_path
 
         path = Path(weights) if weights is not None else shipped_weights_path()
-        model = build_model()
-        model.load_weights(path)
-        return cls(model, threshold=threshold, weights_path=path, calibration=read_calibration(path))
+        return cls(
+            load_network(path), threshold=threshold, weights_path=path, calibration=read_calibration(path)
+        )
 
     @property
     def threshold(self):
@@ -120,7 +127,11 @@ class Recognizer:
         """Predictions for many images, the network run once on all non-blank ones."""
         views = [self.preprocess(image, polarity) for image in images]
         present = [index for index, view in enumerate(views) if view is not None]
-        logits = self.logits(np.stack([views[index] for index in present])) if present else np.zeros((0, 10))
+        logits = (
+            self.logits(np.stack([views[index] for index in present]))
+            if present
+            else np.zeros((0, self.model.output_shape[-1]))
+        )
         results = [self.no_digit()] * len(views)
         for row, index in enumerate(present):
             results[index] = self._prediction(logits[row], views[index])
@@ -140,7 +151,8 @@ class Recognizer:
         return self.calibration.probabilities(self.logits(x))
 
     def logits(self, x):
-        """The network's raw outputs (N, 10) float64 for images in MNIST format (as predict_proba)."""
+        """The network's raw outputs (N, 10) float64 for images in MNIST format (as predict_proba);
+        (N, 11) for a network with a not-a-digit output (the eleventh column)."""
         batch = self._as_network_input(x)
         with self._lock:
             logits = self.model.predict(batch, batch_size=256)

@@ -59,7 +59,9 @@ class TqdmProgress(Callback):
             line += f" | val loss {record['val_loss']:.4f} val acc {record['val_accuracy']:.2%}"
         if "val_drawn_accuracy" in record:
             line += f" | drawn acc {record['val_drawn_accuracy']:.2%}"
-        if "val_not_digit_confidence" in record:
+        if "val_not_digit_rejected" in record:
+            line += f" | not-digit rejected {record['val_not_digit_rejected']:.1%}"
+        elif "val_not_digit_confidence" in record:
             line += f" | not-digit conf {record['val_not_digit_confidence']:.2f}"
         line += f" | lr {record['learning_rate']:.2e} | {record['epoch_seconds']:.1f} s"
         print(line, file=self.file, flush=True)

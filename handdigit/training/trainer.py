@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from handdigit.architecture import build_model
+from handdigit.architecture import DIGITS, build_model
 from handdigit.data.drawings import NOT_A_DIGIT
 from handdigit.util import interrupts_deferred
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
 SCHEDULES = ("constant", "cosine", "onecycle")
+REJECTIONS = ("class", "uniform")  # how drawings that are not digits are trained (TrainConfig)
 DEFAULT_LEARNING_RATES = {"sgd": 0.05, "momentum": 0.02, "adam": 1e-3, "adadelta": 1.0}
 CHECKPOINT = "checkpoint.npz"
 LEGACY_STATE_KEY = "__training_state__"  # checkpoints of HandDigit before tinycnn.checkpoint
@@ -52,10 +53,13 @@ class TrainConfig:
     # few points, coarse scans and extreme pens look like.
     drawn: float = 0.3
     # Drawings that are not digits (letters, shapes, symbols, scribbles), as a fraction of the MNIST
-    # training images: trained towards a uniform answer (outlier exposure, Hendrycks et al. 2019),
-    # so that the network says "I don't know" for them instead of a confident digit.
+    # training images, so that the network says "not a digit" for them instead of a confident
+    # digit. rejection "class": they are an eleventh class, an output of its own beside the
+    # digits' (a head in the shipped file); "uniform": the ten digits' answer is trained towards
+    # uniform for them (outlier exposure, Hendrycks et al. 2019), with no output of its own.
     not_digits: float = 0.2
-    not_digits_weight: float = 0.75  # the outlier-exposure loss's weight against the digits' loss
+    not_digits_weight: float = 0.75  # their loss's weight against a digit's
+    rejection: str = "class"
 
     def __post_init__(self):
         def positive_int(name):
@@ -85,8 +89,15 @@ class TrainConfig:
             raise ValueError(f"not-digits must be a fraction in [0, 1], got {self.not_digits!r}")
         if not (isinstance(self.not_digits_weight, (int, float)) and 0.0 <= self.not_digits_weight <= 10.0):
             raise ValueError(f"not-digits-weight must be a number in [0, 10], got {self.not_digits_weight!r}")
+        if self.rejection not in REJECTIONS:
+            raise ValueError(f"rejection must be one of {', '.join(REJECTIONS)}, got {self.rejection!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+
+    @property
+    def not_a_digit_output(self):
+        """Whether the network has an output of its own for "not a digit"."""
+        return self.not_digits > 0 and self.rejection == "class"
 
     @property
     def effective_learning_rate(self):
@@ -114,6 +125,8 @@ class TrainConfig:
             f"--val-split {self.val_split:g}",
             f"--drawn {self.drawn:g}",
             f"--not-digits {self.not_digits:g}",
+            f"--not-digits-weight {self.not_digits_weight:g}",
+            f"--rejection {self.rejection}",
             f"--seed {self.seed}",
         ]
         if self.subset is not None:
@@ -367,10 +380,11 @@ class Callback:
 
 
 def evaluate_logits(model, images, labels, batch_size=500):
-    """(mean loss, accuracy) of the model in inference mode."""
+    """(mean loss, accuracy) of the model's digit outputs (the ten digits' softmax, as the shipped
+    classifier answers) in inference mode."""
     from tinycnn import SoftmaxCrossEntropy
 
-    logits = model.predict(images, batch_size=batch_size)
+    logits = model.predict(images, batch_size=batch_size)[:, :DIGITS]
     loss = SoftmaxCrossEntropy().forward(logits, labels)
     return loss, float(np.mean(logits.argmax(axis=1) == labels))
 
@@ -383,7 +397,7 @@ def rehearse_one_step(config):
     from handdigit.architecture import build_model
     from tinycnn import SoftmaxCrossEntropy
 
-    scratch = build_model(seed=0)
+    scratch = build_model(seed=0, not_a_digit_output=config.not_a_digit_output)
     optimizer = make_optimizer(config, steps_per_epoch=1)
     loss_function = SoftmaxCrossEntropy()
     batch = np.zeros((config.batch_size, *scratch.input_shape), scratch.dtype)
@@ -392,24 +406,28 @@ def rehearse_one_step(config):
     optimizer.step(scratch)
 
 
-def training_targets(labels, not_digit_weight):
-    """(targets, weights) for SoftmaxCrossEntropy: a digit's one-hot class with weight 1; for a
-    drawing that is not a digit (label NOT_A_DIGIT), the uniform distribution over the ten digits
-    with weight `not_digit_weight` (outlier exposure: "none of them, equally")."""
+def training_targets(labels, not_digit_weight, rejection="uniform"):
+    """(targets, weights) for SoftmaxCrossEntropy: a digit's class with weight 1; a drawing that is
+    not a digit (label NOT_A_DIGIT) gets weight `not_digit_weight` and, by `rejection`, its own
+    class ("class": the network's eleventh output) or the uniform distribution over the ten digits
+    ("uniform", outlier exposure: "none of them, equally")."""
     not_digit = labels >= NOT_A_DIGIT
     if not not_digit.any():
         return labels, None
-    targets = np.zeros((len(labels), 10), np.float32)
-    targets[np.flatnonzero(~not_digit), labels[~not_digit]] = 1.0
-    targets[not_digit] = 0.1
     weights = np.where(not_digit, np.float32(not_digit_weight), np.float32(1.0))
+    if rejection == "class":
+        return labels, weights
+    targets = np.zeros((len(labels), DIGITS), np.float32)
+    targets[np.flatnonzero(~not_digit), labels[~not_digit]] = 1.0
+    targets[not_digit] = 1.0 / DIGITS
     return targets, weights
 
 
 def evaluate_drawn_logits(model, images, labels, batch_size=500):
-    """{val_drawn_loss, val_drawn_accuracy} on the drawings that are digits, and the outlier
-    measure on those that are not: their mean highest probability (val_not_digit_confidence;
-    1/10 would be a perfect "none of them")."""
+    """{val_drawn_loss, val_drawn_accuracy} on the drawings that are digits, and on those that are
+    not: their mean highest digit probability (val_not_digit_confidence; 1/10 would be a perfect
+    "none of them") and, for a network with a not-a-digit output, the share it answers
+    (val_not_digit_rejected)."""
     from tinycnn import softmax
 
     is_digit = labels < NOT_A_DIGIT
@@ -419,8 +437,10 @@ def evaluate_drawn_logits(model, images, labels, batch_size=500):
             model, images[is_digit], labels[is_digit], batch_size
         )
     if (~is_digit).any():
-        logits = model.predict(images[~is_digit], batch_size=batch_size)
-        record["val_not_digit_confidence"] = float(softmax(logits.astype(np.float64)).max(axis=1).mean())
+        logits = model.predict(images[~is_digit], batch_size=batch_size).astype(np.float64)
+        record["val_not_digit_confidence"] = float(softmax(logits[:, :DIGITS]).max(axis=1).mean())
+        if logits.shape[1] > DIGITS:
+            record["val_not_digit_rejected"] = float(np.mean(logits.argmax(axis=1) == DIGITS))
     return record
 
 
@@ -439,7 +459,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.data_dir = data_dir
         self._mnist = data
-        self.model = build_model(seed=config.seed)
+        self.model = build_model(seed=config.seed, not_a_digit_output=config.not_a_digit_output)
         self.rng = np.random.default_rng(config.seed)
         self.history = []
         self.completed_epochs = 0
@@ -562,12 +582,14 @@ class Trainer:
             if self.config.augment:
                 batch = augment_batch(batch[..., 0], self.rng)[..., None]
             logits = self.model.forward(batch, training=True)
-            targets, weights = training_targets(labels[index], self.config.not_digits_weight)
+            targets, weights = training_targets(
+                labels[index], self.config.not_digits_weight, self.config.rejection
+            )
             loss = loss_function.forward(logits, targets, weights)
             self.model.backward(loss_function.backward(), input_gradient=False)
             self.optimizer.step(self.model)
             is_digit = labels[index] < NOT_A_DIGIT
-            total_correct += int(np.sum(logits[is_digit].argmax(axis=1) == labels[index][is_digit]))
+            total_correct += int(np.sum(logits[is_digit, :DIGITS].argmax(axis=1) == labels[index][is_digit]))
             total_loss += loss * len(index)
             seen += len(index)
             digits_seen += int(is_digit.sum())
