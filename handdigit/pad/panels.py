@@ -60,9 +60,17 @@ def look_inside(explanation):
 
 def model_card(recognizer):
     """The architecture, and for the shipped weights their test figures, confusion matrix and curves."""
+    from handdigit.recognition.head import split_head
     from handdigit.resources import MODEL_CARD, SHIPPED_WEIGHTS, weights_directory
 
-    summary = widgets.HTML(f'<pre class="hd-summary">{html.escape(recognizer.model.summary_text())}</pre>')
+    digits, head = split_head(recognizer.model)
+    text = digits.summary_text()
+    if head:
+        text += (
+            "\n+ not-a-digit head: one more output of the last Dense layer (256 -> 1, 257 params),"
+            "\n  stored beside the network in the weights file"
+        )
+    summary = widgets.HTML(f'<pre class="hd-summary">{html.escape(text)}</pre>')
     card_path = weights_directory() / MODEL_CARD
     shipped = recognizer.weights_path is not None and recognizer.weights_path.name == SHIPPED_WEIGHTS
     if not (shipped and card_path.is_file()):

@@ -170,10 +170,14 @@ class TrainingInterrupted(Exception):
 
     def __init__(self, out_dir, completed_epochs, total_epochs):
         self.out_dir, self.completed_epochs, self.total_epochs = Path(out_dir), completed_epochs, total_epochs
-        super().__init__(
-            f"interrupted; {completed_epochs} of {total_epochs} epochs are saved in {out_dir}. "
-            f"Resume with: handdigit train --resume {out_dir}"
-        )
+        if completed_epochs == 0:
+            message = f"interrupted before the first epoch ended; nothing is saved in {out_dir} (start the run again)"
+        else:
+            message = (
+                f"interrupted; {completed_epochs} of {total_epochs} epochs are saved in {out_dir}. "
+                f"Resume with: handdigit train --resume {out_dir}"
+            )
+        super().__init__(message)
 
 
 def learning_rate_schedule(config, steps_per_epoch):
@@ -521,12 +525,12 @@ class Trainer:
         """Train until `config.epochs` are done; returns the history (one dict per epoch)."""
         from tinycnn import SoftmaxCrossEntropy
 
-        steps = self._prepare()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         loss_function = SoftmaxCrossEntropy()
-        for callback in self.callbacks:
-            callback.on_train_begin(self)
         try:
+            steps = self._prepare()
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            for callback in self.callbacks:
+                callback.on_train_begin(self)
             for epoch in range(self.completed_epochs + 1, self.config.epochs + 1):
                 started = time.perf_counter()
                 train_loss, train_accuracy = self._train_one_epoch(epoch, steps, loss_function)
@@ -560,7 +564,7 @@ class Trainer:
         except KeyboardInterrupt:
             raise TrainingInterrupted(self.out_dir, self.completed_epochs, self.config.epochs) from None
         finally:
-            if not self.split.drawn():  # stopped in the first epoch: the next run() draws afresh
+            if self.split is not None and not self.split.drawn():  # stopped early: run() draws afresh
                 self.split.close()
                 self.split = None
         for callback in self.callbacks:
