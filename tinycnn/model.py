@@ -18,6 +18,7 @@ validates every array (present, shape, dtype, finite).
 """
 
 import json
+import math
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from tinycnn.weights_file import read_npz, write_npz_atomic
 FORMAT = "tinycnn.Sequential"
 FORMAT_VERSION = 1
 ARCHITECTURE_KEY = "__architecture__"
+MAX_ARCHITECTURE_CHARS = 1 << 20  # the reference model's is under 2,000
+MAX_LAYERS = 1000
+MAX_INPUT_SIDE = 1 << 16
+PARAMETER_SLACK = 1 << 20  # a missing parameter or two: set_weights names them
 EXTRA_PREFIX = "extra/"  # arrays an application keeps beside the model: not the model's
 
 
@@ -227,6 +232,7 @@ class Sequential:
                 LAYER_CLASSES[spec["class"]](**spec["config"], name=spec["name"])
                 for spec in architecture["layers"]
             ]
+            _check_planned_parameters(layers, architecture["input_shape"], arrays, path)
             model = cls(
                 layers,
                 architecture["input_shape"],
@@ -234,7 +240,9 @@ class Sequential:
                 name=architecture["name"],
                 engine=engine,
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except WeightsFileError:
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise WeightsFileError(f"{path}: the stored architecture is not valid ({error})") from None
         model.set_weights(arrays, source=str(path))
         return model
@@ -331,7 +339,12 @@ def _read_architecture(arrays, path):
     if ARCHITECTURE_KEY not in arrays:
         raise WeightsFileError(f"{path}: not a tinycnn weights file (no {ARCHITECTURE_KEY} entry)")
     try:
-        architecture = json.loads(str(arrays.pop(ARCHITECTURE_KEY)))
+        text = str(arrays.pop(ARCHITECTURE_KEY))
+        if len(text) > MAX_ARCHITECTURE_CHARS:
+            raise WeightsFileError(f"{path}: the stored architecture is {len(text):,} characters long, too long to be one")
+        architecture = json.loads(text)
+    except RecursionError:
+        raise WeightsFileError(f"{path}: the stored architecture is nested too deeply to be one") from None
     except ValueError as error:
         raise WeightsFileError(f"{path}: the stored architecture is not valid JSON ({error})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
@@ -341,4 +354,27 @@ def _read_architecture(arrays, path):
             f"{path}: format version {architecture.get('format_version')} is not supported "
             f"(this tinycnn reads version {FORMAT_VERSION})"
         )
+    layers = architecture.get("layers")
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+        raise WeightsFileError(
+            f"{path}: the architecture has {len(layers):,} layers, more than the {MAX_LAYERS} allowed"
+        )
     return architecture
+
+
+def _check_planned_parameters(layers, input_shape, arrays, path):
+    """Refuse an architecture that needs far more parameters than the file holds, before building
+    it: building allocates every parameter, so a few bytes of JSON could ask for gigabytes. (A
+    smaller mismatch is left to `set_weights`, whose message names each parameter.)"""
+    shape = tuple(int(size) for size in input_shape)
+    if not shape or any(size < 1 or size > MAX_INPUT_SIDE for size in shape):
+        raise WeightsFileError(f"{path}: the stored input shape {shape} is not a sane image shape")
+    planned = 0
+    for layer in layers:
+        planned += sum(math.prod(parameter) for parameter in layer.parameter_shapes(shape).values())
+        shape = tuple(layer.compute_output_shape(shape))
+    stored = sum(int(np.size(value)) for value in arrays.values())
+    if planned > stored + PARAMETER_SLACK:
+        raise WeightsFileError(
+            f"{path}: the architecture needs {planned:,} parameters but the file holds only {stored:,} values"
+        )

@@ -6,6 +6,7 @@ within one file system is atomic). Reading never unpickles (`allow_pickle=False`
 file from someone else cannot run code.
 """
 
+import math
 import os
 import tempfile
 import zipfile
@@ -34,13 +35,63 @@ def write_npz_atomic(path, arrays):
     return path
 
 
-def read_npz(path):
-    """{name: array} from an .npz file, loaded eagerly without pickle; WeightsFileError if unreadable."""
+MAX_MEMBERS = 4096
+MAX_TOTAL_BYTES = 256 << 20  # 256 MiB of arrays: 9 times the reference model with its Adam state
+
+
+def read_npz(path, max_bytes=MAX_TOTAL_BYTES):
+    """{name: array} from an .npz file, without pickle; WeightsFileError if unreadable.
+
+    Bounded before anything is allocated: at most MAX_MEMBERS arrays, each array's header must
+    declare exactly the bytes its member holds, and all arrays together at most `max_bytes`. A
+    small compressed file that would inflate to gigabytes, or a header declaring terabytes, is
+    refused with one sentence instead of exhausting the memory."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise WeightsFileError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as error:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise WeightsFileError(f"{path}: holds {len(members):,} arrays, more than the {MAX_MEMBERS:,} allowed")
+            declared = sum(member.file_size for member in members)
+            if declared > max_bytes:
+                raise WeightsFileError(
+                    f"{path}: its arrays declare {declared / 2**20:,.0f} MiB, more than the "
+                    f"{max_bytes / 2**20:,.0f} MiB a weights file may hold"
+                )
+            return {_array_name(member.filename): _read_member(archive, member, path) for member in members}
+    except WeightsFileError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, NotImplementedError) as error:
         raise WeightsFileError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def _array_name(filename):
+    return filename[: -len(".npy")] if filename.endswith(".npy") else filename
+
+
+def _read_member(archive, member, path):
+    """One .npy member, its header checked against the member's size before the data is read."""
+    name = _array_name(member.filename)
+    with archive.open(member) as file:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+        else:
+            raise WeightsFileError(f"{path}: array {name!r} has an unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise WeightsFileError(f"{path}: array {name!r} holds Python objects, which are never loaded")
+        data_bytes = member.file_size - file.tell()
+        expected = math.prod(shape) * dtype.itemsize
+        if expected != data_bytes:
+            raise WeightsFileError(
+                f"{path}: array {name!r} declares shape {shape} ({expected:,} bytes) but holds {data_bytes:,} bytes"
+            )
+        data = file.read(expected)
+    if len(data) != expected:
+        raise WeightsFileError(f"{path}: array {name!r} is truncated")
+    array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+    return array.copy()  # writable, like np.load's

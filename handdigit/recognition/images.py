@@ -33,6 +33,12 @@ def load_image(source, name=None):
     except ImportError as error:  # pragma: no cover - Pillow is a dependency
         raise UnreadableImage("reading image files needs Pillow (pip install pillow)") from error
     if isinstance(source, Image.Image):
+        try:
+            source.load()
+        except ValueError:  # Pillow: "Operation on closed image"
+            raise UnreadableImage(f"{name or 'image'}: the PIL image is closed; pass it before closing it") from None
+        except (OSError, SyntaxError, EOFError) as error:
+            raise UnreadableImage(f"{name or 'image'}: damaged or unsupported image ({error})") from None
         return _from_pil(source, name or "image")
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -68,21 +74,31 @@ def load_image(source, name=None):
 
 
 def _read_file(path, name):
+    """The bytes of a regular file of at most MAX_FILE_BYTES; never blocks on a pipe or device."""
+    import stat
+
     try:
-        size = os.path.getsize(path)
+        status = os.stat(path)
     except FileNotFoundError:
         raise UnreadableImage(f"{name}: no such file") from None
+    except ValueError:  # a NUL byte in the path
+        raise UnreadableImage(f"{name!r}: not a valid file name") from None
     except OSError as error:
         raise UnreadableImage(f"{name}: cannot be read ({error.strerror or error})") from None
-    if os.path.isdir(path):
+    if stat.S_ISDIR(status.st_mode):
         raise UnreadableImage(f"{name}: is a directory, not an image file")
-    if size > MAX_FILE_BYTES:
+    if not stat.S_ISREG(status.st_mode):
+        raise UnreadableImage(f"{name}: not a regular file (a pipe, socket or device); save the image to a file")
+    if status.st_size > MAX_FILE_BYTES:
         raise UnreadableImage(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB; use a smaller image")
     try:
         with open(path, "rb") as file:
-            return file.read()
+            data = file.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat
     except OSError as error:
         raise UnreadableImage(f"{name}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableImage(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB; use a smaller image")
+    return data
 
 
 def _from_pil(image, name):
@@ -127,8 +143,8 @@ def _from_array(array):
         values = array.astype(np.float32)
     elif array.dtype == np.uint8:
         values = array.astype(np.float32) / 255
-    elif array.dtype == np.uint16:
-        values = array.astype(np.float32) / 65535
+    elif array.dtype == np.uint16:  # 0-255 data stored as uint16 is read as 8-bit, as Pillow's mode "I" is
+        values = array.astype(np.float32) / (65535 if array.max() > 255 else 255)
     elif np.issubdtype(array.dtype, np.floating):
         values = array.astype(np.float32)
         if not np.all(np.isfinite(values)):

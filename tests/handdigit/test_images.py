@@ -188,3 +188,32 @@ def test_missing_directories_oversized_and_odd_sources(tmp_path):
         load_image(42)
     with pytest.raises(UnreadableImage, match="binary mode"):
         load_image(io.StringIO("text"))
+
+
+def test_uint16_arrays_of_eight_bit_values_read_as_eight_bit_and_sixteen_bit_ones_as_sixteen():
+    assert_same_digit(SEVEN.astype(np.uint16))
+    assert_same_digit(SEVEN.astype(np.uint16) * 257)
+
+
+def test_pipes_devices_and_nul_bytes_get_a_clear_error_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    with pytest.raises(UnreadableImage, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(UnreadableImage, match="not a regular file"):
+        load_image("/dev/zero")  # endless: reading it would fill the memory
+    with pytest.raises(UnreadableImage, match="not a valid file name"):
+        load_image("seven\0.png")
+
+
+def test_a_closed_pil_image_and_a_damaged_lazy_one_get_a_clear_error(tmp_path):
+    closed = Image.fromarray(SEVEN)
+    closed.close()
+    with pytest.raises(UnreadableImage, match="closed"):
+        load_image(closed)
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(encoded(Image.fromarray(SEVEN), "PNG")[:200])
+    with pytest.raises(UnreadableImage, match="damaged"):
+        load_image(Image.open(truncated))

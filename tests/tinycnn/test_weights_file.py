@@ -305,9 +305,9 @@ def test_object_array_is_never_unpickled(saved, tmp_path):
     arrays["dense/kernel"] = np.array([MakesDirectoryWhenUnpickled(marker)], dtype=object)
     rewrite(path, arrays)
     assert not marker.exists()
-    with pytest.raises(WeightsFileError, match="not a readable .npz file"):
+    with pytest.raises(WeightsFileError, match="holds Python objects"):
         Sequential.load(path)
-    with pytest.raises(WeightsFileError, match="not a readable .npz file"):
+    with pytest.raises(WeightsFileError, match="holds Python objects"):
         network().load_weights(path)
     assert not marker.exists(), "loading the file unpickled an object"
 
@@ -343,3 +343,76 @@ def test_extra_arrays_are_stored_beside_the_model_and_loading_leaves_them_alone(
     assert read_extra(tmp_path / "plain.npz") == {}
     with pytest.raises(TypeError, match="not a plain array"):
         model.save(tmp_path / "bad.npz", extra={"x": np.array([object()], dtype=object)})
+
+
+def _architecture(path):
+    return json.loads(str(arrays_of(path)["__architecture__"]))
+
+
+def _with_architecture(path, spec):
+    arrays = arrays_of(path)
+    arrays["__architecture__"] = np.array(spec if isinstance(spec, str) else json.dumps(spec))
+    rewrite(path, arrays)
+
+
+def test_a_small_architecture_asking_for_gigabytes_is_refused_before_anything_is_allocated(saved, monkeypatch):
+    """1 KB of JSON declaring a Dense of 10^9 units would allocate 4 GB: refused from the stored sizes."""
+    _, path = saved
+    spec = _architecture(path)
+    spec["layers"][-1]["config"]["units"] = 10**9
+    _with_architecture(path, spec)
+    allocated = []
+    real_zeros = np.zeros
+    monkeypatch.setattr(np, "zeros", lambda shape, *a, **k: allocated.append(shape) or real_zeros(shape, *a, **k))
+    with pytest.raises(WeightsFileError, match="needs 13,000,000,133 parameters but the file holds only 185 values"):
+        Sequential.load(path)
+    assert not any(np.prod(shape) >= 10**9 for shape in allocated)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda spec: {**spec, "layers": [{"class": "ReLU", "config": {}, "name": f"r{i}"} for i in range(5000)]},
+         "5,000 layers, more than the 1000 allowed"),
+        (lambda spec: "[" * 100_000 + "]" * 100_000, "nested too deeply|not valid JSON"),
+        (lambda spec: json.dumps({**spec, "padding": "x" * (2 << 20)}), "too long to be one"),
+        (lambda spec: {**spec, "input_shape": [2**40, 9, 2]}, "not a sane image shape"),
+    ],
+    ids=["many-layers", "deep-nesting", "huge-text", "huge-input"],
+)  # fmt: skip
+def test_architectures_beyond_sane_limits_get_one_sentence(saved, make, message):
+    _, path = saved
+    _with_architecture(path, make(_architecture(path)))
+    with pytest.raises(WeightsFileError, match=message):
+        Sequential.load(path)
+
+
+def _zip_with(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _npy_header(shape, dtype="<f4"):
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def test_compressed_bombs_and_lying_headers_are_refused_before_they_are_read(tmp_path):
+    """A 300 KB file inflating to 300 MB, a header declaring 4 TB over 16 bytes, 5,000 members."""
+    bomb = tmp_path / "bomb.npz"
+    _zip_with(bomb, {"dense/kernel.npy": _npy_header(((300 << 20) // 4,)) + b"\0" * (300 << 20)})
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(WeightsFileError, match="declare 300 MiB, more than the 256 MiB"):
+        Sequential.load(bomb)
+    liar = tmp_path / "liar.npz"
+    _zip_with(liar, {"dense/kernel.npy": _npy_header((2**40,)) + b"\0" * 16})
+    with pytest.raises(WeightsFileError, match=re.escape("declares shape (1099511627776,)")):
+        Sequential.load(liar)
+    crowd = tmp_path / "crowd.npz"
+    _zip_with(crowd, {f"a{i}.npy": _npy_header((1,)) + b"\0" * 4 for i in range(5000)})
+    with pytest.raises(WeightsFileError, match="5,000 arrays, more than the 4,096 allowed"):
+        Sequential.load(crowd)

@@ -62,6 +62,10 @@ class Layer:
         """Per-example output shape; raises ShapeError if the input does not fit the layer."""
         return input_shape
 
+    def parameter_shapes(self, input_shape):
+        """{name: shape} of the parameters this layer has for per-example `input_shape` ({} if none)."""
+        return {}
+
     def create_params(self, rng, dtype):
         """Initialise `self.params` (layers with parameters override this)."""
 

@@ -124,11 +124,14 @@ class Conv2D(Layer):
         self.geometry = ConvGeometry(kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
         return out_h, out_w, self.filters
 
+    def parameter_shapes(self, input_shape):
+        return {"kernel": (*self.kernel_size, input_shape[2], self.filters), "bias": (self.filters,)}
+
     def create_params(self, rng, dtype):
-        kernel_shape = (*self.kernel_size, self.input_shape[2], self.filters)
+        shapes = self.parameter_shapes(self.input_shape)
         self.params = {
-            "kernel": initializers.get(self.kernel_initializer)(kernel_shape, rng, dtype),
-            "bias": np.zeros(self.filters, dtype),
+            "kernel": initializers.get(self.kernel_initializer)(shapes["kernel"], rng, dtype),
+            "bias": np.zeros(shapes["bias"], dtype),
         }
 
     def forward(self, x, training=False, keep=True):

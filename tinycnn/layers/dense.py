@@ -34,12 +34,14 @@ class Dense(Layer):
             )
         return (self.units,)
 
+    def parameter_shapes(self, input_shape):
+        return {"kernel": (input_shape[0], self.units), "bias": (self.units,)}
+
     def create_params(self, rng, dtype):
+        shapes = self.parameter_shapes(self.input_shape)
         self.params = {
-            "kernel": initializers.get(self.kernel_initializer)(
-                (self.input_shape[0], self.units), rng, dtype
-            ),
-            "bias": np.zeros(self.units, dtype),
+            "kernel": initializers.get(self.kernel_initializer)(shapes["kernel"], rng, dtype),
+            "bias": np.zeros(shapes["bias"], dtype),
         }
 
     def forward(self, x, training=False, keep=True):
