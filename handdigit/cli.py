@@ -5,6 +5,7 @@ clear line on stderr and a non-zero exit, never a traceback.
 """
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -58,19 +59,19 @@ def build_parser():
         default=None,
         help=f"total epochs, also when resuming (default {defaults.epochs})",
     )
-    train.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    train.add_argument("--batch-size", type=_positive_int, default=None)
     train.add_argument(
         "--lr", type=_positive_float, default=None, help="peak learning rate (default: the optimizer's)"
     )
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    train.add_argument("--schedule", choices=SCHEDULES, default=None)
     train.add_argument(
         "--val-split",
         type=_fraction,
-        default=defaults.val_split,
-        help="fraction of the training set (its last images) kept for validation; 0 for none",
+        default=None,
+        help=f"fraction of the training set (its last images) kept for validation; 0 for none (default {defaults.val_split:g})",
     )
-    train.add_argument("--seed", type=_non_negative_int, default=defaults.seed)
+    train.add_argument("--seed", type=_non_negative_int, default=None)
     train.add_argument(
         "--subset",
         type=_positive_int,
@@ -201,54 +202,63 @@ def main(argv=None):
         return EXIT_ERROR
 
 
-def run_train(args, parser):
-    from handdigit.training import TrainConfig, Trainer, TrainingInterrupted
-    from handdigit.training.progress import TqdmProgress
+TRAIN_OPTIONS = {  # TrainConfig field: its option (all but --epochs change a run's result)
+    "batch_size": "--batch-size",
+    "learning_rate": "--lr",
+    "optimizer": "--optimizer",
+    "schedule": "--schedule",
+    "val_split": "--val-split",
+    "seed": "--seed",
+    "subset": "--subset",
+    "augment": "--no-augment",
+    "drawn": "--drawn",
+    "not_digits": "--not-digits",
+    "not_digits_weight": "--not-digits-weight",
+    "rejection": "--rejection",
+}
 
+
+def _given_train_options(args):
+    """{TrainConfig field: value} of the options given on the command line."""
+    given = {
+        field: getattr(args, "lr" if field == "learning_rate" else field, None) for field in TRAIN_OPTIONS
+    }
+    given["augment"] = False if args.no_augment else None
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def run_train(args, parser):
+    from handdigit.training import TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted
+    from handdigit.training.progress import TqdmProgress
+    from handdigit.training.trainer import _read_checkpoint_metadata
+    from handdigit.util import check_output_directory
+
+    given = _given_train_options(args)
     if args.resume is not None:
-        changed = [
-            option
-            for option, value in (
-                ("--lr", args.lr),
-                ("--subset", args.subset),
-                ("--drawn", args.drawn),
-                ("--not-digits", args.not_digits),
-                ("--not-digits-weight", args.not_digits_weight),
-                ("--rejection", args.rejection),
-            )
-            if value is not None
-        ]
-        if args.no_augment:
-            changed.append("--no-augment")
-        if changed:
-            parser.error(
-                f"--resume continues a run with its recorded options; {', '.join(changed)} cannot change"
-            )
+        checkpoint_path = args.resume / "checkpoint.npz"
+        if checkpoint_path.is_file():
+            recorded = TrainConfig.from_dict(_read_checkpoint_metadata(checkpoint_path)["config"])
+            changed = [
+                f"{TRAIN_OPTIONS[field]} (the run has {_shown(recorded, field)})"
+                for field, value in given.items()
+                if value
+                != (
+                    recorded.effective_learning_rate if field == "learning_rate" else getattr(recorded, field)
+                )
+            ]
+            if changed:
+                parser.error(
+                    f"--resume continues a run with its recorded options; {', '.join(changed)} cannot change "
+                    "(start a new run with --out to train with other options)"
+                )
+            check_output_directory(args.resume, "--resume")
         trainer = Trainer.resume(
             args.resume, epochs=args.epochs, data_dir=args.data_dir, callbacks=[TqdmProgress()]
         )
         out_dir = args.resume
         print(f"Resuming {out_dir} after epoch {trainer.completed_epochs} of {trainer.config.epochs}")
     else:
-        config = TrainConfig(
-            epochs=args.epochs or TrainConfig().epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            optimizer=args.optimizer,
-            schedule=args.schedule,
-            val_split=args.val_split,
-            seed=args.seed,
-            subset=args.subset,
-            augment=not args.no_augment,
-            drawn=args.drawn if args.drawn is not None else TrainConfig().drawn,
-            not_digits=args.not_digits if args.not_digits is not None else TrainConfig().not_digits,
-            not_digits_weight=(
-                args.not_digits_weight
-                if args.not_digits_weight is not None
-                else TrainConfig().not_digits_weight
-            ),
-            rejection=args.rejection or TrainConfig().rejection,
-        )
+        config = TrainConfig(**{**given, "epochs": args.epochs or TrainConfig().epochs})
         out_dir = args.out
         if (out_dir / "checkpoint.npz").exists():
             print(
@@ -257,6 +267,7 @@ def run_train(args, parser):
                 file=sys.stderr,
             )
             return EXIT_USAGE
+        check_output_directory(out_dir, "--out")
         trainer = Trainer(config, out_dir, data_dir=args.data_dir, callbacks=[TqdmProgress()])
         print(f"Training: {config.command_line(out_dir)}")
     if trainer.completed_epochs >= trainer.config.epochs:
@@ -269,6 +280,9 @@ def run_train(args, parser):
     except TrainingInterrupted as interrupted:
         print(f"\n{interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except TrainingDiverged as diverged:
+        print(f"\nhanddigit train: error: {diverged}", file=sys.stderr)
+        return EXIT_ERROR
     last = history[-1]
     print(
         f"Done: {len(history)} epochs in {trainer.elapsed_seconds:.0f} s; weights in {out_dir / 'best.npz'}"
@@ -278,9 +292,19 @@ def run_train(args, parser):
     return 0
 
 
+def _shown(config, field):
+    value = config.effective_learning_rate if field == "learning_rate" else getattr(config, field)
+    if field == "augment":
+        return "augmentation" if value else "--no-augment"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def run_evaluate(args):
     from handdigit.evaluation import evaluate_weights
+    from handdigit.util import check_output_directory
 
+    if args.out is not None:
+        check_output_directory(args.out, "--out")
     report = evaluate_weights(args.weights, data_dir=args.data_dir, out_dir=args.out)
     if args.proxies:
         from handdigit.data import load_mnist
@@ -327,7 +351,9 @@ def run_predict(args):
 
     recognizer = Recognizer.load(args.weights)
     if args.show is not None:
-        args.show.mkdir(parents=True, exist_ok=True)
+        from handdigit.util import check_output_directory
+
+        check_output_directory(args.show, "--show")
     failures = 0
     for number, path in enumerate(args.images):
         try:
@@ -342,8 +368,12 @@ def run_predict(args):
         if args.show is not None:
             from PIL import Image
 
-            view = np.round(prediction.input28 * 255).astype(np.uint8)
-            Image.fromarray(view, mode="L").save(args.show / f"{number:03d}-{path.stem}.png")
+            from handdigit.util import write_atomic
+
+            view = Image.fromarray(np.round(prediction.input28 * 255).astype(np.uint8), mode="L")
+            write_atomic(
+                args.show / f"{number:03d}-{path.stem}.png", functools.partial(view.save, format="PNG"), "wb"
+            )
         if args.json:
             print(
                 json.dumps(

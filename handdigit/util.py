@@ -7,6 +7,28 @@ import tempfile
 import threading
 from pathlib import Path
 
+from tinycnn.weights_file import TEMPORARY_PREFIX, new_file_mode
+
+
+class OutputLocationError(ValueError):
+    """A place the user asked us to write to that cannot take files; the message says why."""
+
+
+def check_output_directory(path, option):
+    """Make sure `path` is (or can become) a directory we can write in, before any work starts;
+    OutputLocationError naming `option` (e.g. "--out") otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputLocationError(f"{option} {path}: is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise OutputLocationError(f"{option} {path}: cannot write there ({reason})") from None
+    return path
+
 
 @contextlib.contextmanager
 def interrupts_deferred():
@@ -40,8 +62,9 @@ def write_atomic(path, writer, mode="w"):
     """Call writer(file) on a temporary file beside `path`, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
+        os.fchmod(handle, new_file_mode())  # mkstemp makes 0600; a saved file follows the umask
         with os.fdopen(handle, mode) as file:
             writer(file)
             file.flush()

@@ -341,7 +341,9 @@ def _read_architecture(arrays, path):
     try:
         text = str(arrays.pop(ARCHITECTURE_KEY))
         if len(text) > MAX_ARCHITECTURE_CHARS:
-            raise WeightsFileError(f"{path}: the stored architecture is {len(text):,} characters long, too long to be one")
+            raise WeightsFileError(
+                f"{path}: the stored architecture is {len(text):,} characters long, too long to be one"
+            )
         architecture = json.loads(text)
     except RecursionError:
         raise WeightsFileError(f"{path}: the stored architecture is nested too deeply to be one") from None

@@ -15,14 +15,46 @@ import numpy as np
 
 from tinycnn.errors import WeightsFileError
 
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def new_file_mode():
+    """The mode `open()` gives a new file: 0666 less the process's umask (read from /proc, or by
+    setting it and back where there is no /proc)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def remove_stale_temporaries(directory):
+    """Delete the temporary files a killed writer left in `directory` (a `kill -9` mid-save cannot
+    clean up after itself); returns how many. Call it only where no other process is writing."""
+    removed = 0
+    for entry in os.scandir(directory) if os.path.isdir(directory) else ():
+        if entry.name.startswith(TEMPORARY_PREFIX) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
 
 def write_npz_atomic(path, arrays):
     """Write {name: array} to `path` (.npz, uncompressed) atomically; returns the path."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".npz", dir=directory)
     try:
+        os.fchmod(handle, new_file_mode())  # mkstemp makes 0600; a saved file follows the umask
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
@@ -53,7 +85,9 @@ def read_npz(path, max_bytes=MAX_TOTAL_BYTES):
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             if len(members) > MAX_MEMBERS:
-                raise WeightsFileError(f"{path}: holds {len(members):,} arrays, more than the {MAX_MEMBERS:,} allowed")
+                raise WeightsFileError(
+                    f"{path}: holds {len(members):,} arrays, more than the {MAX_MEMBERS:,} allowed"
+                )
             declared = sum(member.file_size for member in members)
             if declared > max_bytes:
                 raise WeightsFileError(

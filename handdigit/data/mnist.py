@@ -25,6 +25,8 @@ import numpy as np
 ENVIRONMENT_VARIABLE = "HANDDIGIT_DATA"
 CACHE_VARIABLE = "HANDDIGIT_CACHE"
 
+MAX_IDX_BYTES = 64 << 20  # train-images-idx3-ubyte is 47,040,016 bytes
+
 # SHA-256 of the decompressed IDX bytes (the gzip wrappers differ between mirrors; contents do not).
 FILES = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -88,10 +90,18 @@ def read_idx_file(path, expected_sha256=None):
     """Read an IDX file (gzip-compressed or not), parse it, and verify its checksum."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        with open(path, "rb") as file:
+            compressed = file.read(2) == b"\x1f\x8b"
+            file.seek(0)
+            source = gzip.GzipFile(fileobj=file) if compressed else file
+            data = source.read(MAX_IDX_BYTES + 1)  # MNIST's largest file is 47 MB
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise MnistError(f"{path}: cannot be read or decompressed ({error})") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise MnistError(
+            f"{path}: {'decompresses to' if compressed else 'is'} more than {MAX_IDX_BYTES >> 20} MiB, "
+            "far more than an MNIST file (a damaged file or a decompression bomb); delete it"
+        )
     array = parse_idx(data, str(path))
     if expected_sha256 is not None:
         digest = hashlib.sha256(data).hexdigest()

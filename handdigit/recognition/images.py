@@ -36,7 +36,9 @@ def load_image(source, name=None):
         try:
             source.load()
         except ValueError:  # Pillow: "Operation on closed image"
-            raise UnreadableImage(f"{name or 'image'}: the PIL image is closed; pass it before closing it") from None
+            raise UnreadableImage(
+                f"{name or 'image'}: the PIL image is closed; pass it before closing it"
+            ) from None
         except (OSError, SyntaxError, EOFError) as error:
             raise UnreadableImage(f"{name or 'image'}: damaged or unsupported image ({error})") from None
         return _from_pil(source, name or "image")
@@ -88,7 +90,9 @@ def _read_file(path, name):
     if stat.S_ISDIR(status.st_mode):
         raise UnreadableImage(f"{name}: is a directory, not an image file")
     if not stat.S_ISREG(status.st_mode):
-        raise UnreadableImage(f"{name}: not a regular file (a pipe, socket or device); save the image to a file")
+        raise UnreadableImage(
+            f"{name}: not a regular file (a pipe, socket or device); save the image to a file"
+        )
     if status.st_size > MAX_FILE_BYTES:
         raise UnreadableImage(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB; use a smaller image")
     try:

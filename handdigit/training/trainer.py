@@ -25,7 +25,8 @@ import numpy as np
 
 from handdigit.architecture import DIGITS, build_model
 from handdigit.data.drawings import NOT_A_DIGIT
-from handdigit.util import interrupts_deferred
+from handdigit.util import check_output_directory, interrupts_deferred
+from tinycnn.weights_file import remove_stale_temporaries
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -33,6 +34,9 @@ REJECTIONS = ("class", "uniform")  # how drawings that are not digits are traine
 DEFAULT_LEARNING_RATES = {"sgd": 0.05, "momentum": 0.02, "adam": 1e-3, "adadelta": 1.0}
 CHECKPOINT = "checkpoint.npz"
 LEGACY_STATE_KEY = "__training_state__"  # checkpoints of HandDigit before tinycnn.checkpoint
+
+
+MAX_BATCH_SIZE = 8192  # 8192 images' activations take about 2 GB
 
 
 @dataclass
@@ -69,6 +73,8 @@ class TrainConfig:
 
         positive_int("epochs")
         positive_int("batch_size")
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise ValueError(f"batch-size must be at most {MAX_BATCH_SIZE:,}, got {self.batch_size:,}")
         if self.subset is not None:
             positive_int("subset")
         if self.optimizer not in OPTIMIZERS:
@@ -178,6 +184,23 @@ class TrainingInterrupted(Exception):
                 f"Resume with: handdigit train --resume {out_dir}"
             )
         super().__init__(message)
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite; nothing of the diverging epoch was saved."""
+
+    def __init__(self, out_dir, epoch, step, learning_rate, completed_epochs):
+        self.out_dir, self.epoch, self.step = Path(out_dir), epoch, step
+        kept = (
+            f"the files in {out_dir} are from epoch {completed_epochs}, the last good one"
+            if completed_epochs
+            else f"nothing is saved in {out_dir}"
+        )
+        super().__init__(
+            f"the loss became NaN or infinite in epoch {epoch} (batch {step + 1}) with learning rate "
+            f"{learning_rate:.3g}; training stopped and {kept}. Start again with a smaller --lr "
+            f"(e.g. {learning_rate / 10:.3g})"
+        )
 
 
 def learning_rate_schedule(config, steps_per_epoch):
@@ -527,14 +550,25 @@ class Trainer:
 
         loss_function = SoftmaxCrossEntropy()
         try:
+            check_output_directory(self.out_dir, "--out")
+            remove_stale_temporaries(self.out_dir)  # of a run killed while it saved
             steps = self._prepare()
-            self.out_dir.mkdir(parents=True, exist_ok=True)
             for callback in self.callbacks:
                 callback.on_train_begin(self)
             for epoch in range(self.completed_epochs + 1, self.config.epochs + 1):
                 started = time.perf_counter()
                 train_loss, train_accuracy = self._train_one_epoch(epoch, steps, loss_function)
                 train_seconds = time.perf_counter() - started
+                if not all(
+                    np.isfinite(value).all() for layer in self.model.layers for value in layer.params.values()
+                ):
+                    raise TrainingDiverged(
+                        self.out_dir,
+                        epoch,
+                        steps - 1,
+                        self.optimizer.current_learning_rate(),
+                        self.completed_epochs,
+                    )
                 record = {
                     "epoch": epoch,
                     "train_loss": train_loss,
@@ -590,6 +624,10 @@ class Trainer:
                 labels[index], self.config.not_digits_weight, self.config.rejection
             )
             loss = loss_function.forward(logits, targets, weights)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(
+                    self.out_dir, epoch, step, self.optimizer.current_learning_rate(), self.completed_epochs
+                )
             self.model.backward(loss_function.backward(), input_gradient=False)
             self.optimizer.step(self.model)
             is_digit = labels[index] < NOT_A_DIGIT

@@ -61,6 +61,11 @@ def test_train_then_evaluate_as_a_user_would(tmp_path, mnist_dir):
     assert again.returncode == 2 and f"resume it with --resume {run}" in again.stderr
     done = run_handdigit("train", "--resume", run, "--data-dir", mnist_dir)
     assert done.returncode == 0 and "already done" in done.stdout
+    changed = run_handdigit("train", "--resume", run, "--batch-size", "64", "--seed", "3", "--no-augment")
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr  # the run has --no-augment too:
+    assert "options; --batch-size (the run has 128), --seed (the run has 0) cannot change" in changed.stderr
+    same = run_handdigit("train", "--resume", run, "--batch-size", "128", "--data-dir", mnist_dir)
+    assert same.returncode == 0 and "already done" in same.stdout
 
     report_dir = tmp_path / "report"
     evaluated = run_handdigit(
@@ -120,3 +125,45 @@ def test_predict_prints_each_file_and_goes_on_past_unreadable_ones(tmp_path):
 def test_bad_app_options_get_a_usage_message(arguments, message):
     result = run_handdigit("app", *arguments, timeout=60)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_locations_are_checked_before_any_work(tmp_path, mnist_dir):
+    """A file where a directory is wanted, or a directory inside a file: one line, at once."""
+    a_file = tmp_path / "taken"
+    a_file.write_text("mine")
+    seven = tmp_path / "seven.png"
+    from PIL import Image
+
+    from handdigit.preprocess import rasterize
+
+    Image.fromarray(rasterize([[(70, 60), (210, 60), (120, 240)]], 280, 16)).save(seven)
+    for arguments, option in (
+        (["train", "--out", a_file, "--data-dir", mnist_dir], "--out"),
+        (["train", "--out", a_file / "run", "--data-dir", mnist_dir], "--out"),
+        (["predict", seven, "--show", a_file], "--show"),
+        (["evaluate", "--out", a_file / "report", "--data-dir", mnist_dir], "--out"),
+    ):
+        result = run_handdigit(*arguments)
+        assert result.returncode == 1, result.stderr
+        assert (
+            "Traceback" not in result.stderr
+            and f"{option} {arguments[arguments.index(option) + 1]}" in result.stderr
+        )
+        assert "is a file, not a directory" in result.stderr or "cannot write there" in result.stderr
+    assert a_file.read_text() == "mine"
+    huge = run_handdigit(
+        "train", "--out", tmp_path / "run", "--batch-size", "1000000000", "--data-dir", mnist_dir
+    )
+    assert huge.returncode == 1 and "batch-size must be at most 8,192" in huge.stderr
+
+
+def test_a_diverging_run_stops_keeps_nothing_false_and_suggests_a_smaller_rate(tmp_path, mnist_dir):
+    run = tmp_path / "run"
+    result = run_handdigit(
+        "train", "--epochs", "2", "--subset", "256", "--lr", "1e30", "--drawn", "0", "--not-digits", "0",
+        "--out", run, "--data-dir", mnist_dir,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "the loss became NaN or infinite in epoch 1" in result.stderr
+    assert "nothing is saved" in result.stderr and "smaller --lr" in result.stderr
+    assert not any(run.glob("*.npz"))

@@ -83,6 +83,24 @@ def test_not_gzip_and_missing_files_are_reported(damaged):
         load_mnist(damaged)
 
 
+def test_a_gzip_bomb_is_refused_after_a_bounded_read(damaged):
+    """3 MB that would inflate to 3 GB: refused once 64 MiB came out, the memory never filled."""
+    import resource
+    import zlib
+
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip wrapper
+    chunk = bytes(1 << 20)
+    with open(damaged / "t10k-labels-idx1-ubyte.gz", "wb") as file:
+        for _ in range(3 << 10):
+            file.write(stream.compress(chunk))
+        file.write(stream.flush())
+    assert (damaged / "t10k-labels-idx1-ubyte.gz").stat().st_size < 4 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(MnistError, match="t10k-labels-idx1-ubyte.gz: decompresses to more than 64 MiB"):
+        load_mnist(damaged)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1 << 20  # KiB: under 1 GiB more
+
+
 def test_labels_swapped_for_images_are_rejected(damaged):
     """A labels file in place of an images file (same name) fails the checksum, not silently."""
     shutil.copy(damaged / "t10k-labels-idx1-ubyte.gz", damaged / "t10k-images-idx3-ubyte.gz")

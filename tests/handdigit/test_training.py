@@ -16,6 +16,7 @@ from handdigit.training import (
     Callback,
     TrainConfig,
     Trainer,
+    TrainingDiverged,
     TrainingInterrupted,
     learning_rate_schedule,
     split_data,
@@ -158,6 +159,56 @@ def test_resume_in_process_matches_an_uninterrupted_run(tmp_path, mnist):
     assert [record["epoch"] for record in history["epochs"]] == [1, 2]
 
 
+class PoisonsEpoch(Callback):
+    """Makes the network's weights NaN as epoch `epoch` begins, after noting the saved files."""
+
+    def __init__(self, epoch):
+        self.epoch, self.saved = epoch, {}
+
+    def on_train_begin(self, trainer):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, epoch, steps):
+        if epoch == self.epoch:
+            out = self.trainer.out_dir
+            self.saved = {path.name: path.read_bytes() for path in out.iterdir() if path.suffix == ".npz"}
+            self.trainer.model.layers[-1].params["kernel"][0, 0] = np.nan
+
+
+def test_a_loss_gone_nan_stops_training_and_keeps_the_last_good_epochs_files(tmp_path, mnist):
+    """Epoch 2 diverges: TrainingDiverged, and epoch 1's weights, best and checkpoint stay byte for byte;
+    the stale temporary file of an earlier killed run is gone."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".tmp-killed.npz").write_bytes(b"half a save")
+    poison = PoisonsEpoch(2)
+    config = TrainConfig(epochs=2, subset=300, val_split=0.2, drawn=0.0, not_digits=0.0)
+    with pytest.raises(TrainingDiverged, match="epoch 2 .*are from epoch 1, the last good one.*smaller --lr"):
+        Trainer(config, out, data=mnist, callbacks=[poison]).run()
+    assert set(poison.saved) == {"best.npz", "weights.npz", "checkpoint.npz"}
+    for name, content in poison.saved.items():
+        assert (out / name).read_bytes() == content, name
+    assert not list(out.glob(".tmp-*"))
+    assert Trainer.resume(out, data=mnist).completed_epochs == 1
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    from handdigit.util import write_text_atomic
+    from tinycnn.weights_file import write_npz_atomic
+
+    previous = os.umask(0o022)
+    try:
+        write_npz_atomic(tmp_path / "open.npz", {"a": np.zeros(2)})
+        write_text_atomic(tmp_path / "open.json", "{}")
+        os.umask(0o077)
+        write_npz_atomic(tmp_path / "private.npz", {"a": np.zeros(2)})
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "open.npz").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "open.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.npz").stat().st_mode & 0o777 == 0o600
+
+
 def test_schedules_start_peak_and_end_where_documented():
     """onecycle warms up from peak/25 to the peak, then anneals to peak/1000; cosine ends at 0."""
     config = TrainConfig(epochs=10, learning_rate=0.01, schedule="onecycle")
@@ -177,6 +228,7 @@ def test_schedules_start_peak_and_end_where_documented():
         {"val_split": 1.0},
         {"learning_rate": -1.0},
         {"schedule": "warm"},
+        {"batch_size": 10**9},
     ],
 )
 def test_bad_configs_are_refused(changes):

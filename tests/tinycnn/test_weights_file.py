@@ -355,7 +355,9 @@ def _with_architecture(path, spec):
     rewrite(path, arrays)
 
 
-def test_a_small_architecture_asking_for_gigabytes_is_refused_before_anything_is_allocated(saved, monkeypatch):
+def test_a_small_architecture_asking_for_gigabytes_is_refused_before_anything_is_allocated(
+    saved, monkeypatch
+):
     """1 KB of JSON declaring a Dense of 10^9 units would allocate 4 GB: refused from the stored sizes."""
     _, path = saved
     spec = _architecture(path)
@@ -363,8 +365,12 @@ def test_a_small_architecture_asking_for_gigabytes_is_refused_before_anything_is
     _with_architecture(path, spec)
     allocated = []
     real_zeros = np.zeros
-    monkeypatch.setattr(np, "zeros", lambda shape, *a, **k: allocated.append(shape) or real_zeros(shape, *a, **k))
-    with pytest.raises(WeightsFileError, match="needs 13,000,000,133 parameters but the file holds only 185 values"):
+    monkeypatch.setattr(
+        np, "zeros", lambda shape, *a, **k: allocated.append(shape) or real_zeros(shape, *a, **k)
+    )
+    with pytest.raises(
+        WeightsFileError, match="needs 13,000,000,133 parameters but the file holds only 185 values"
+    ):
         Sequential.load(path)
     assert not any(np.prod(shape) >= 10**9 for shape in allocated)
 
