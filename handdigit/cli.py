@@ -200,6 +200,9 @@ def main(argv=None):
     except (MnistError, WeightsFileError, FileNotFoundError, ValueError) as error:
         print(f"handdigit {args.command}: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # before training started (a resume's data preparation), or evaluating
+        print(f"\nhanddigit {args.command}: interrupted; nothing was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 TRAIN_OPTIONS = {  # TrainConfig field: its option (all but --epochs change a run's result)
