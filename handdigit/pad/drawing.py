@@ -11,6 +11,9 @@ Points are (x, y) in CSS pixels of a `size` x `size` canvas. Strokes keep every 
 width, so undo and a redraw repeat them exactly; the ink raster grows by the same segments as they
 arrive (`handdigit.preprocess.draw_stroke`), so a prediction never has to redraw the digit.
 While the pen moves, a prediction is due at most every `predict_interval` seconds; on pen-up, always.
+A point that is not a pair of finite numbers is ignored, one far off the canvas is clamped to its
+border, and a drawing holds at most MAX_STROKES strokes of MAX_POINTS points in all (the events come
+from a browser, which a visitor controls).
 
 The pad can also show an image instead of strokes (an upload, an MNIST test digit): `show_image`.
 Drawing again, undo or clear go back to an empty drawing. DigitPad (handdigit.pad.widget) is the
@@ -26,6 +29,8 @@ from handdigit.preprocess import coverage_to_image, draw_stroke
 CANVAS_SIZE = 280  # CSS pixels
 PREDICT_INTERVAL = 0.08  # seconds between predictions while the pen moves
 SOURCES = ("drawing", "upload", "test digit")
+MAX_STROKES = 500  # a drawing's bounds: one visitor cannot grow the server's memory without end
+MAX_POINTS = 50_000  # all strokes together; a second of drawing sends about 60
 
 
 class Drawing:
@@ -50,24 +55,50 @@ class Drawing:
         return not self.strokes and self.background is None
 
     # --- the pen ------------------------------------------------------------------------------
+    def _accepted(self, point):
+        """`point` as an (x, y) of floats clamped to the canvas, or None when it is not a point or
+        the drawing is full."""
+        try:
+            x, y = (float(value) for value in point)
+        except (TypeError, ValueError):
+            return None
+        if not (np.isfinite(x) and np.isfinite(y)) or self.points >= MAX_POINTS:
+            return None
+        return (min(max(x, 0.0), float(self.size)), min(max(y, 0.0), float(self.size)))
+
+    @property
+    def points(self):
+        """How many points all strokes hold."""
+        return sum(len(stroke) for stroke in self.strokes)
+
     def pen_down(self, point, width):
-        """Start a stroke at `point` with pen `width` (an image shown before is cleared first)."""
+        """Start a stroke at `point` with pen `width` (an image shown before is cleared first);
+        False when the point or width is not valid, or the drawing is full."""
+        point = self._accepted(point)
+        try:
+            width = float(width)
+        except (TypeError, ValueError):
+            return False
+        if point is None or not 0 < width <= self.size or len(self.strokes) >= MAX_STROKES:
+            return False
         if self.source != "drawing":
             self.clear()
-        self.strokes.append([tuple(point)])
+        self.strokes.append([point])
         self.widths.append(width)
         self.pen_is_down = True
         draw_stroke(self.coverage, [point], width)
+        return True
 
     def pen_move(self, point):
         """Extend the stroke to `point`: the segment (previous, point) to paint, or None when the pen
         is up (a pointer moving over the canvas without drawing)."""
-        if not self.pen_is_down:
+        point = self._accepted(point)
+        if not self.pen_is_down or point is None:
             return None
         previous = self.strokes[-1][-1]
-        self.strokes[-1].append(tuple(point))
+        self.strokes[-1].append(point)
         draw_stroke(self.coverage, [previous, point], self.widths[-1])
-        return previous, tuple(point)
+        return previous, point
 
     def pen_up(self):
         """End the stroke; True when one was being drawn (then predict: always on pen-up)."""

@@ -16,7 +16,9 @@ hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-g
 digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling).
 """
 
+import functools
 import html
+import logging
 import threading
 import time
 
@@ -28,6 +30,42 @@ from handdigit.pad import panels
 from handdigit.pad.drawing import CANVAS_SIZE, Drawing
 from handdigit.pad.pictures import enlarge, png_bytes
 from handdigit.preprocess import to_mnist
+
+LOG = logging.getLogger("handdigit.pad")
+EVENT_FAILED = "Something went wrong with that; please try again."
+
+
+def _visitor_event(handler):
+    """A handler of the visitor's events that never shows them a traceback (ipywidgets would print
+    one, with the server's paths, into the page): the error goes to the server's log, the visitor
+    gets one plain sentence."""
+
+    @functools.wraps(handler)
+    def guarded(self, *args, **kwargs):
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception:
+            LOG.exception("DigitPad: %s failed", handler.__name__)
+            self.message.value = EVENT_FAILED
+            return None
+
+    return guarded
+
+
+def _tolerant(handle_message):
+    """ipycanvas' front-end message handler, ignoring (and logging) a message it cannot parse (a
+    missing "x", a list where a dict belongs) instead of raising into the page."""
+
+    @functools.wraps(handle_message)
+    def guarded(widget, content, buffers):
+        try:
+            return handle_message(widget, content, buffers)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            LOG.warning("DigitPad: ignored a malformed canvas event %.200r", content)
+            return None
+
+    return guarded
+
 
 PIXEL_RATIO = 2  # backing store pixels per CSS pixel: sharp on high-DPI screens
 DEFAULT_BRUSH = 18  # CSS pixels: strokes about as wide, relative to the digit, as MNIST's
@@ -118,11 +156,14 @@ class DigitPad(widgets.VBox):
         self.canvas.on_mouse_move(self._on_pen_move)
         self.canvas.on_mouse_up(self._on_pen_up)
         self.canvas.on_mouse_out(self._on_pen_up)
-        self.canvas.on_touch_start(lambda touches: self._on_pen_down(*touches[0]) if touches else None)
-        self.canvas.on_touch_move(lambda touches: self._on_pen_move(*touches[0]) if touches else None)
+        self.canvas.on_touch_start(lambda touches: self._on_pen_down(*_first_touch(touches)))
+        self.canvas.on_touch_move(lambda touches: self._on_pen_move(*_first_touch(touches)))
         self.canvas.on_touch_end(lambda touches: self._on_pen_up())
         self.canvas.on_touch_cancel(lambda touches: self._on_pen_up())
         self.canvas.on_key_down(self._on_key)
+        top = self.canvas[-1]  # the layer that receives the browser's events
+        top.on_msg(top._handle_frontend_event, remove=True)
+        top.on_msg(_tolerant(top._handle_frontend_event))
 
         self.clear_button = widgets.Button(
             description="Clear", icon="eraser", tooltip="Clear the canvas (Escape)"
@@ -245,31 +286,39 @@ class DigitPad(widgets.VBox):
 
     # --- pen events -----------------------------------------------------------------------
     def _canvas_point(self, x, y):
-        return (x / PIXEL_RATIO, y / PIXEL_RATIO)
+        try:
+            return (float(x) / PIXEL_RATIO, float(y) / PIXEL_RATIO)
+        except (TypeError, ValueError):
+            return None  # a malformed event: Drawing ignores it
 
+    @_visitor_event
     def _on_pen_down(self, x, y):
         with self._lock:
             showed_image = self.drawing.source != "drawing"
-            self.drawing.pen_down(self._canvas_point(x, y), self.brush.value)
+            if not self.drawing.pen_down(self._canvas_point(x, y), self.brush.value):
+                return  # not a point (a malformed event) or the drawing is full
             if showed_image:  # drawing over an upload or a test digit starts a new drawing
                 self.message.value = ""
                 self._redraw_canvas()
+            (x, y) = self.drawing.strokes[-1][0]
             self.canvas[1].fill_style = INK
-            self.canvas[1].fill_circle(x, y, self.brush.value * PIXEL_RATIO / 2)
+            self.canvas[1].fill_circle(x * PIXEL_RATIO, y * PIXEL_RATIO, self.brush.value * PIXEL_RATIO / 2)
 
+    @_visitor_event
     def _on_pen_move(self, x, y):
         with self._lock:
             segment = self.drawing.pen_move(self._canvas_point(x, y))
             if segment is None:
                 return
-            (previous_x, previous_y), _ = segment
+            (previous_x, previous_y), (x, y) = segment
             layer = self.canvas[1]
             with hold_canvas():
                 self._set_pen(layer, self.drawing.widths[-1])
-                layer.stroke_line(previous_x * PIXEL_RATIO, previous_y * PIXEL_RATIO, x, y)
+                layer.stroke_line(*(value * PIXEL_RATIO for value in (previous_x, previous_y, x, y)))
             if self.drawing.prediction_due():
                 self._predict_drawing()
 
+    @_visitor_event
     def _on_pen_up(self, *_):
         with self._lock:
             if not self.drawing.pen_up():
@@ -279,7 +328,10 @@ class DigitPad(widgets.VBox):
             self.timings.append(time.perf_counter() - started)
             self._refresh_inside()
 
+    @_visitor_event
     def _on_key(self, key, shift, ctrl, meta):
+        if not isinstance(key, str):
+            return
         if key in ("Backspace",) or (key.lower() == "z" and (ctrl or meta)):
             self.undo()
         elif key in ("Escape", "Delete"):
@@ -496,6 +548,7 @@ class DigitPad(widgets.VBox):
         return np.repeat(canvas[:, :, None], 3, axis=2)
 
     # --- panels ---------------------------------------------------------------------------
+    @_visitor_event
     def _on_upload(self, change):
         files = change["new"]
         if not files:
@@ -504,6 +557,7 @@ class DigitPad(widgets.VBox):
         self.predict_image(bytes(file["content"]), name=file["name"])
         self.upload.value = ()  # so that the same file can be chosen again
 
+    @_visitor_event
     def _on_panel(self, change):
         if change["new"] == 0:
             self._refresh_inside()
@@ -529,6 +583,15 @@ class DigitPad(widgets.VBox):
 
     def _model_children(self):
         return panels.model_card(self.recognizer)
+
+
+def _first_touch(touches):
+    """(x, y) of the first touch of an ipycanvas touch event, (None, None) when there is none."""
+    try:
+        x, y = touches[0]
+        return x, y
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None, None
 
 
 def draw(**kwargs):

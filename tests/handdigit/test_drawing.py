@@ -96,3 +96,31 @@ def test_a_prediction_is_due_while_drawing_at_most_every_interval():
     assert drawing.prediction_due()
     drawing.pen_up()
     assert not drawing.prediction_due()  # pen-up predicts anyway: the view does it on pen_up()
+
+
+def test_points_that_are_not_points_are_ignored_and_far_ones_clamped():
+    drawing = Drawing(size=280)
+    for bad in [(float("nan"), 5), (5, float("inf")), ("x", 5), None, (1, 2, 3), ("1e999", 5)]:
+        assert drawing.pen_down(bad, 18) is False
+    assert drawing.strokes == [] and drawing.is_empty
+    assert drawing.pen_down((1e308, -1e308), 18) is True  # a finite point far off: on the border
+    assert drawing.pen_move((float("nan"), 3)) is None
+    assert drawing.pen_move((140, 140)) == ((280.0, 0.0), (140.0, 140.0))
+    assert drawing.strokes == [[(280.0, 0.0), (140.0, 140.0)]]
+    assert np.isfinite(drawing.coverage).all()
+    for width in (0, -3, float("nan"), 1e9, "wide"):
+        assert drawing.pen_down((10, 10), width) is False
+
+
+def test_a_drawing_holds_a_bounded_number_of_strokes_and_points():
+    from handdigit.pad.drawing import MAX_POINTS, MAX_STROKES
+
+    drawing = Drawing(size=280)
+    accepted = sum(
+        drawing.pen_down((10 + i % 200, 20), 2) and drawing.pen_up() for i in range(MAX_STROKES + 50)
+    )
+    assert accepted == MAX_STROKES and len(drawing.strokes) == MAX_STROKES
+    drawing.clear()
+    drawing.pen_down((0, 0), 2)
+    moved = sum(drawing.pen_move((i % 280, (i // 280) % 280)) is not None for i in range(MAX_POINTS + 1000))
+    assert drawing.points == MAX_POINTS and moved == MAX_POINTS - 1

@@ -253,3 +253,32 @@ def test_a_network_that_cannot_load_is_reported_and_nothing_hangs(tmp_path):
     pad.panels.selected_index = 1
     assert "could not be loaded" in pad.model_panel.children[0].value
     assert isinstance(Recognizer, type)
+
+
+def test_malformed_events_from_a_visitor_are_ignored_without_a_traceback(pad, caplog, capsys):
+    """Messages as a hand-made client could send them, through the widget's comm path: nothing
+    raises or prints, the log has them, and the pad still draws a seven afterwards."""
+    top = pad.canvas[-1]
+    for content in (
+        {"event": "mouse_down"},
+        {"event": "mouse_down", "x": "left", "y": None},
+        {"event": "mouse_move", "x": float("nan"), "y": 3},
+        {"event": "touch_start", "touches": [5]},
+        {"event": "touch_move", "touches": "everywhere"},
+        {"event": "key_down", "key": 7, "shift_key": 0, "ctrl_key": 0, "meta_key": 0},
+        ["not", "a", "dict"],
+    ):
+        top._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert "malformed canvas event" in caplog.text
+    assert pad.drawing.strokes == []
+    draw_with_mouse(pad, SEVEN)
+    assert shown_digit(pad) == "7"
+
+
+def test_a_failing_handler_shows_one_sentence_and_logs_the_traceback(pad, caplog, monkeypatch):
+    monkeypatch.setattr(pad.drawing, "pen_up", lambda: 1 / 0)
+    draw_with_mouse(pad, SEVEN)
+    assert pad.message.value == "Something went wrong with that; please try again."
+    assert "ZeroDivisionError" in caplog.text
