@@ -178,6 +178,18 @@ def build_parser():
         default=15,
         help="close a visitor's session after this idle time (default 15)",
     )
+    app.add_argument(
+        "--session-minutes",
+        type=_positive_float,
+        default=60,
+        help="close every session this long after it started, busy or not (default 60)",
+    )
+    app.add_argument(
+        "--memory-mb",
+        type=_positive_int,
+        default=None,
+        help="memory all visitors' kernels may take together, at about 250 MB each (default 4096)",
+    )
     return parser
 
 
@@ -195,7 +207,15 @@ def main(argv=None):
         if args.command == "app":
             from handdigit.pad.app import run
 
-            return run(args.host, args.port, not args.no_browser, args.max_sessions, args.idle_minutes)
+            return run(
+                args.host,
+                args.port,
+                not args.no_browser,
+                args.max_sessions,
+                args.idle_minutes,
+                args.session_minutes,
+                args.memory_mb,
+            )
         return run_evaluate(args)
     except (MnistError, WeightsFileError, FileNotFoundError, ValueError) as error:
         print(f"handdigit {args.command}: error: {error}", file=sys.stderr)

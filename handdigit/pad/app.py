@@ -4,19 +4,29 @@ Voila runs the notebook shipped in this package (`app.ipynb`: one DigitPad) in a
 every visitor, and shows only its widgets. On top of Voila's defaults HandDigit sets:
 - 127.0.0.1 unless told otherwise (any other host prints a warning: every visitor gets a Python
   kernel on this machine);
-- idle visitors' kernels are shut down after `--idle-minutes`, and at most `--max-sessions`
-  kernels run at once: the next visitor gets a page saying the app is full;
-- no tracebacks sent to visitors, and nothing fetched from the internet.
+- idle visitors' kernels are shut down after `--idle-minutes`, every kernel after
+  `--session-minutes`, and at most `--max-sessions` kernels run or start at once, within a memory
+  budget (handdigit.pad.sessions): the next visitor gets a page saying the app is full;
+- the kernel websocket's frame parsers checked before they loop (handdigit.pad.guards), and
+  messages up to 64 MiB (uploads of up to 25 MiB reach the pad, which explains a bigger one);
+- no tracebacks sent to visitors, and nothing fetched from the internet;
+- the address and port checked before Voila starts, so the URL printed is the one served.
 """
 
+import errno
+import math
 import socket
 import sys
 from pathlib import Path
+
+from handdigit.pad.sessions import FULL
 
 NOTEBOOK = Path(__file__).with_name("app.ipynb")
 DEFAULT_PORT = 8866
 DEFAULT_MAX_SESSIONS = 8
 DEFAULT_IDLE_MINUTES = 15
+DEFAULT_SESSION_MINUTES = 60
+MAX_MESSAGE_BYTES = 64 << 20  # Tornado's default, 10 MiB, closed the connection on a 10 MiB upload
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -28,18 +38,43 @@ def free_port(host):
         return probe.getsockname()[1]
 
 
+class AddressError(ValueError):
+    """The app cannot listen where it was asked to; the message says why."""
+
+
+def check_address(host, port):
+    """Bind `host`:`port` once to find out now (not after Voila started) if the app can listen there."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as error:
+        raise AddressError(f"--host {host}: not an address of this machine ({error})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise AddressError(
+                    f"port {port} on {host} is in use; choose another with --port (0 picks a free one)"
+                ) from None
+            raise AddressError(f"cannot listen on {host} port {port} ({error.strerror or error})") from None
+
+
 def session_limit(max_sessions):
-    """A Voila prelaunch hook that refuses a new visitor while `max_sessions` kernels run."""
+    """A Voila prelaunch hook that turns a new visitor away before rendering when no kernel can start
+    (the kernel manager's own check, or `max_sessions` kernels running for another manager)."""
 
     def hook(request_handler, notebook, cwd):
         from tornado.web import HTTPError
 
-        running = len(request_handler.kernel_manager.list_kernel_ids())
-        if running >= max_sessions:
-            message = (
-                f"HandDigit is full: {max_sessions} people are drawing right now. "
-                "Please try again in a few minutes."
-            )
+        manager = request_handler.kernel_manager
+        if hasattr(manager, "refusal"):
+            message = manager.refusal()
+        elif len(manager.list_kernel_ids()) >= max_sessions:
+            message = FULL.format(sessions=max_sessions)
+        else:
+            message = None
+        if message is not None:
             raise HTTPError(503, message, reason=message)  # Voila's error page shows the reason
         return notebook
 
@@ -51,20 +86,30 @@ def voila_arguments(host, port, open_browser):
         str(NOTEBOOK),
         f"--Voila.ip={host}",
         f"--port={port}",
+        "--Voila.port_retries=0",  # another port than the one printed would be a wrong URL
         "--theme=light",
         *([] if open_browser else ["--no-browser"]),
     ]
 
 
-def voila_config(max_sessions, idle_minutes):
+def voila_config(max_sessions, idle_minutes, session_minutes=DEFAULT_SESSION_MINUTES, memory_budget_mb=None):
     from traitlets.config import Config
 
+    from handdigit.pad.sessions import BoundedKernelManager
+
+    idle_seconds = max(1, math.ceil(idle_minutes * 60))  # 0 would turn culling off
     config = Config()
     config.VoilaConfiguration.prelaunch_hook = session_limit(max_sessions)
     config.VoilaConfiguration.show_tracebacks = False
-    config.MappingKernelManager.cull_idle_timeout = int(idle_minutes * 60)
-    config.MappingKernelManager.cull_interval = max(10, min(60, int(idle_minutes * 60) // 4))
+    config.VoilaConfiguration.multi_kernel_manager_class = BoundedKernelManager
+    config.BoundedKernelManager.max_sessions = max_sessions
+    config.BoundedKernelManager.session_minutes = float(session_minutes)
+    if memory_budget_mb is not None:
+        config.BoundedKernelManager.memory_budget_mb = int(memory_budget_mb)
+    config.MappingKernelManager.cull_idle_timeout = idle_seconds
+    config.MappingKernelManager.cull_interval = max(1, min(60, idle_seconds // 4))
     config.MappingKernelManager.cull_connected = True  # an open but untouched tab counts as idle
+    config.Voila.tornado_settings = {"websocket_max_message_size": MAX_MESSAGE_BYTES}
     return config
 
 
@@ -74,6 +119,8 @@ def run(
     open_browser=True,
     max_sessions=DEFAULT_MAX_SESSIONS,
     idle_minutes=DEFAULT_IDLE_MINUTES,
+    session_minutes=DEFAULT_SESSION_MINUTES,
+    memory_budget_mb=None,
 ):
     """Serve the app until Ctrl-C; returns the process exit status."""
     try:
@@ -81,17 +128,25 @@ def run(
     except ImportError:
         print("handdigit app: error: Voila is not installed (pip install voila)", file=sys.stderr)
         return 1
+    from handdigit.pad import guards
+
+    if port == 0:
+        try:
+            port = free_port(host)
+        except OSError as error:
+            raise AddressError(f"--host {host}: cannot listen there ({error.strerror or error})") from None
+    check_address(host, port)
     if host not in LOCAL_HOSTS:
         print(
             f"handdigit app: warning: serving on {host}: anyone who can reach this machine can use the app, "
             "and each visitor runs a Python kernel here.",
             file=sys.stderr,
         )
-    if port == 0:
-        port = free_port(host)
+    guards.install()
     shown_host = f"[{host}]" if ":" in host else host
     print(f"HandDigit is running at http://{shown_host}:{port}/ (Ctrl-C to stop)", flush=True)
     Voila.launch_instance(
-        argv=voila_arguments(host, port, open_browser), config=voila_config(max_sessions, idle_minutes)
+        argv=voila_arguments(host, port, open_browser),
+        config=voila_config(max_sessions, idle_minutes, session_minutes, memory_budget_mb),
     )
     return 0

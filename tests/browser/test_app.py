@@ -187,6 +187,20 @@ def test_uploading_a_file_through_the_page(browser, app, tmp_path):
     message = page.wait_for_selector(".hd-message", timeout=60_000)
     assert "Cannot use that file: broken.png" in message.inner_text()
     page.screenshot(path=ARTIFACTS / "upload-error.png", full_page=True)
+    # Over the websocket's old 10 MiB limit (the page lost its connection and said nothing) and over
+    # the pad's 25 MiB: the project's own sentence, on the same connection.
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(30 << 20))
+    with page.expect_file_chooser() as chooser:
+        page.locator(".hd-upload").click()
+    chooser.value.set_files(huge)
+    page.wait_for_function(
+        "() => document.querySelector('.hd-message').innerText.includes('huge.png')", timeout=120_000
+    )
+    assert "larger than 25 MiB" in page.locator(".hd-message").inner_text()
+    page.screenshot(path=ARTIFACTS / "upload-too-big.png", full_page=True)
+    draw_and_wait(page, SEVEN)  # the same session goes on
+    assert shown(page)["digit"] == "7"
     context.close()
 
 

@@ -41,3 +41,29 @@ def test_the_shipped_notebook_and_the_voila_options():
     assert config.MappingKernelManager.cull_idle_timeout == 600
     assert config.MappingKernelManager.cull_connected is True
     assert config.VoilaConfiguration.show_tracebacks is False
+
+
+def test_a_sub_second_idle_time_still_culls_and_big_uploads_reach_the_pad():
+    config = voila_config(max_sessions=2, idle_minutes=0.001, session_minutes=5, memory_budget_mb=1000)
+    assert config.MappingKernelManager.cull_idle_timeout == 1  # int(0.06) == 0 turned culling off
+    assert config.MappingKernelManager.cull_interval >= 1
+    assert (
+        config.BoundedKernelManager.max_sessions == 2 and config.BoundedKernelManager.session_minutes == 5.0
+    )
+    assert config.BoundedKernelManager.memory_budget_mb == 1000
+    assert config.Voila.tornado_settings["websocket_max_message_size"] >= 26 << 20
+    assert "--Voila.port_retries=0" in voila_arguments("127.0.0.1", 8866, open_browser=False)
+
+
+def test_a_port_in_use_and_an_impossible_host_are_one_sentence_before_voila_starts():
+    from handdigit.pad.app import AddressError, check_address
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(AddressError, match=f"port {port} on 127.0.0.1 is in use"):
+            check_address("127.0.0.1", port)
+    with pytest.raises(AddressError, match="--host 999.1.1.1: not an address of this machine"):
+        check_address("999.1.1.1", 8866)
+    check_address("127.0.0.1", free_port("127.0.0.1"))
