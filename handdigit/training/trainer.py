@@ -16,6 +16,7 @@ Interrupting (Ctrl-C) raises `TrainingInterrupted` after the last finished epoch
 
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, fields
@@ -26,7 +27,7 @@ import numpy as np
 from handdigit.architecture import DIGITS, build_model
 from handdigit.data.drawings import NOT_A_DIGIT
 from handdigit.util import check_output_directory, interrupts_deferred
-from tinycnn.weights_file import remove_stale_temporaries
+from tinycnn.weights_file import TEMPORARY_PREFIX, remove_stale_temporaries
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -646,13 +647,22 @@ class Trainer:
 
     # --- files ----------------------------------------------------------------------------
     def _save(self, record):
+        """Write the epoch's weights, best weights (if better) and checkpoint beside their final
+        names, then rename them in one quick step: the files of one epoch move together, and a
+        run killed while writing leaves only `.tmp-*` files (removed by the next run)."""
         from tinycnn import checkpoint
+
+        staged = []
+
+        def stage(name):
+            staged.append((self.out_dir / f"{TEMPORARY_PREFIX}stage-{name}", self.out_dir / name))
+            return staged[-1][0]
 
         score = record.get("val_accuracy")
         if score is None or score > self.best_val_accuracy:  # without validation, the latest is best
             self.best_val_accuracy = score if score is not None else self.best_val_accuracy
-            self.model.save(self.out_dir / "best.npz")
-        self.model.save(self.out_dir / "weights.npz")
+            self.model.save(stage("best.npz"))
+        self.model.save(stage("weights.npz"))
         state = {
             "config": self.config.to_dict(),
             "completed_epochs": self.completed_epochs,
@@ -661,12 +671,14 @@ class Trainer:
             "history": self.history,
         }
         checkpoint.save(
-            self.out_dir / CHECKPOINT,
+            stage(CHECKPOINT),
             self.model,
             self.optimizer,
             generators={"batches": self.rng},
             metadata=state,
         )
+        for temporary, final in staged:
+            os.replace(temporary, final)
         self._write_history()
 
     def summary(self):
