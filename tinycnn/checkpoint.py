@@ -106,7 +106,7 @@ def _read_state(arrays, path):
         raise WeightsFileError(f"{path}: not a tinycnn checkpoint (no {STATE_KEY} entry)")
     try:
         state = json.loads(str(arrays.pop(STATE_KEY)))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise WeightsFileError(f"{path}: the checkpoint's state is not valid JSON ({error})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise WeightsFileError(f"{path}: not a tinycnn checkpoint")

@@ -100,7 +100,7 @@ class Optimizer:
         try:
             header = json.loads(str(state["optimizer"]))
             iterations = int(state["iterations"])
-        except (KeyError, ValueError, TypeError) as error:
+        except (KeyError, ValueError, TypeError, RecursionError, OverflowError) as error:
             raise WeightsFileError(f"not an optimizer state: {error}") from None
         if header.get("class") != type(self).__name__:
             raise WeightsFileError(
@@ -131,11 +131,11 @@ class Optimizer:
         try:
             header = json.loads(str(state["optimizer"]))
             optimizer_class = OPTIMIZERS[header["class"]]
-        except (KeyError, ValueError) as error:
+            config = {**header["config"], **overrides}
+        except (KeyError, ValueError, TypeError, RecursionError) as error:
             raise WeightsFileError(f"{path}: not an optimizer state file ({error})") from None
         if cls is not Optimizer and optimizer_class is not cls:
             raise WeightsFileError(f"{path}: holds {header['class']} state, not {cls.__name__}")
-        config = {**header["config"], **overrides}
         if config.get("learning_rate") is None:
             raise WeightsFileError(f"{path}: saved with a schedule; pass learning_rate= to load it")
         optimizer = optimizer_class(**config)

@@ -113,7 +113,7 @@ class Calibration:
             raise WeightsFileError(f"{source}: the {ENTRY} entry is too long ({len(text):,} characters)")
         try:
             entry = json.loads(text)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise WeightsFileError(f"{source}: the {ENTRY} entry is not valid JSON ({error})") from None
         if not isinstance(entry, dict) or entry.get("format") != FORMAT:
             raise WeightsFileError(f"{source}: the {ENTRY} entry is not a {FORMAT} description")

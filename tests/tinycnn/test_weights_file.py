@@ -422,3 +422,21 @@ def test_compressed_bombs_and_lying_headers_are_refused_before_they_are_read(tmp
     _zip_with(crowd, {f"a{i}.npy": _npy_header((1,)) + b"\0" * 4 for i in range(5000)})
     with pytest.raises(WeightsFileError, match="5,000 arrays, more than the 4,096 allowed"):
         Sequential.load(crowd)
+
+
+def test_deeply_nested_json_in_a_checkpoint_or_calibration_entry_is_one_sentence(saved, tmp_path):
+    from tinycnn import SGD, checkpoint
+
+    from handdigit.recognition.calibration import Calibration
+
+    model, path = saved
+    ckpt = tmp_path / "checkpoint.npz"
+    checkpoint.save(ckpt, model, SGD(0.1))
+    arrays = arrays_of(ckpt)
+    state_key = next(key for key in arrays if key.startswith("__") and "architecture" not in key)
+    arrays[state_key] = np.array("[" * 50_000 + "]" * 50_000)
+    rewrite(ckpt, arrays)
+    with pytest.raises(WeightsFileError, match="not valid JSON"):
+        checkpoint.read_metadata(ckpt)
+    with pytest.raises(WeightsFileError, match="not valid JSON"):
+        Calibration.from_json("[" * 40_000 + "]" * 40_000)
