@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -124,6 +125,7 @@ def main():
     parser.add_argument("--max-sessions", type=int, default=8)
     args = parser.parse_args()
     budget_mb = args.max_sessions * KERNEL_MB
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 
     server = start_app(
@@ -135,11 +137,13 @@ def main():
     idle_mb = tree_rss_mb(server.process.pid)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+            )
             measured, _ = open_pad(browser.new_context(viewport={"width": 1000, "height": 900}), server.url)
             attacker = Attacker(server.url)
             attacker.start()
-            drawing, turned_away = [], 0
+            drawing, turned_away, never_ready = [], 0, []
             for _ in range(args.visitors):
                 page = browser.new_context(viewport={"width": 900, "height": 800}).new_page()
                 response = page.goto(server.url)
@@ -147,10 +151,22 @@ def main():
                     turned_away += 1
                     page.context.close()
                     continue
-                page.wait_for_selector(".hd-status:text-is('ready')", timeout=180_000)
+                try:
+                    page.wait_for_selector(".hd-status:text-is('ready')", timeout=120_000)
+                except PlaywrightTimeoutError:
+                    canvases = page.locator(".hd-canvas canvas").count()
+                    never_ready.append(f"{canvases} canvas layers; " + page.inner_text("body")[-120:])
+                    print(
+                        f"visitor {len(drawing) + len(never_ready)}: never ready: {never_ready[-1]!r}",
+                        flush=True,
+                    )
+                    continue
                 drawing.append(page)
+                print(f"visitor {len(drawing)}: drawing", flush=True)
             statuses = []
-            burst = [threading.Thread(target=page_load, args=(server.url, statuses)) for _ in range(args.burst)]
+            burst = [
+                threading.Thread(target=page_load, args=(server.url, statuses)) for _ in range(args.burst)
+            ]
             for visitor in burst:
                 visitor.start()
             measured.evaluate(TIMING_PROBE)
@@ -185,7 +201,8 @@ def main():
         "drawing_visitors_tried": args.visitors,
         "drawing_visitors_served": len(drawing),
         "drawing_visitors_turned_away": turned_away,
-        "burst_statuses": {str(status): statuses.count(status) for status in sorted(set(map(str, statuses)))},
+        "drawing_visitors_never_ready": len(never_ready),
+        "burst_statuses": dict(sorted(Counter(map(str, statuses)).items())),
         "kernels_started": kernels_started,
         "attacker_frames_sent": attacker.sent,
         "attacker_connections_closed_by_server": attacker.closed,

@@ -151,7 +151,7 @@ class DigitPad(widgets.VBox):
             layout=widgets.Layout(width=f"{size}px", height=f"{size}px"),
         )
         self.canvas.add_class("hd-canvas")
-        self.canvas.on_client_ready(self._redraw_canvas)
+        self.canvas.on_client_ready(self._on_client_ready)
         self.canvas.on_mouse_down(self._on_pen_down)
         self.canvas.on_mouse_move(self._on_pen_move)
         self.canvas.on_mouse_up(self._on_pen_up)
@@ -512,6 +512,14 @@ class DigitPad(widgets.VBox):
         return f'<div class="hd-bars{" hd-greyed" if greyed else ""}">{"".join(rows)}</div>'
 
     # --- canvas ---------------------------------------------------------------------------
+    @_visitor_event
+    def _on_client_ready(self):
+        """A page has connected to the canvas: paint it, and send the status again, in case the
+        warm-up's "ready" went out while no page listened (a page then waited at "loading the
+        network" for ever, about one load in eight on a busy machine)."""
+        self._redraw_canvas()
+        self.status.send_state("value")
+
     def _redraw_canvas(self):
         """Paint the paper (and any background image) and every stroke; also for a new client."""
         paper, ink = self.canvas[0], self.canvas[1]

@@ -78,7 +78,9 @@ def test_damaged_weights_files_load_or_raise_weights_file_error(tmp_path_factory
         max_leaves=20,
     ),
 )
-def test_hostile_archives_built_from_scratch_raise_weights_file_error(tmp_path_factory, members, architecture):
+def test_hostile_archives_built_from_scratch_raise_weights_file_error(
+    tmp_path_factory, members, architecture
+):
     import json
 
     path = tmp_path_factory.mktemp("hostile") / "w.npz"
@@ -131,7 +133,9 @@ def jpeg_bytes():
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(
+        buffer, "JPEG"
+    )
     return buffer.getvalue()
 
 

@@ -282,3 +282,11 @@ def test_a_failing_handler_shows_one_sentence_and_logs_the_traceback(pad, caplog
     draw_with_mouse(pad, SEVEN)
     assert pad.message.value == "Something went wrong with that; please try again."
     assert "ZeroDivisionError" in caplog.text
+
+
+def test_a_page_that_connects_late_is_sent_the_status_again(pad, monkeypatch):
+    """The warm-up's "ready" can go out while no page listens; a connecting page gets it anyway."""
+    sent = []
+    monkeypatch.setattr(pad.status, "send_state", lambda key=None: sent.append(key))
+    send(pad, "client_ready")
+    assert sent == ["value"] and "ready" in pad.status.value

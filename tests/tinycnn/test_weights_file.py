@@ -425,9 +425,8 @@ def test_compressed_bombs_and_lying_headers_are_refused_before_they_are_read(tmp
 
 
 def test_deeply_nested_json_in_a_checkpoint_or_calibration_entry_is_one_sentence(saved, tmp_path):
-    from tinycnn import SGD, checkpoint
-
     from handdigit.recognition.calibration import Calibration
+    from tinycnn import SGD, checkpoint
 
     model, path = saved
     ckpt = tmp_path / "checkpoint.npz"
