@@ -176,7 +176,7 @@ def build_parser():
         "--idle-minutes",
         type=_positive_float,
         default=15,
-        help="close a visitor's session after this idle time (default 15)",
+        help="close a session whose visitor has not drawn for this long (default 15)",
     )
     app.add_argument(
         "--session-minutes",

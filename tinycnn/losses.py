@@ -79,7 +79,7 @@ class SoftmaxCrossEntropy:
         if logits.shape[0] == 0:
             raise ShapeError("SoftmaxCrossEntropy: empty batch")
         labels = np.asarray(labels)
-        if labels.ndim == 2:
+        if labels.ndim == 2 and not np.issubdtype(labels.dtype, np.integer):  # integers: class labels
             targets = SoftmaxCrossEntropy._check_probabilities(labels, logits)
         else:
             targets = SoftmaxCrossEntropy._check_classes(labels, logits)

@@ -13,8 +13,7 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     hershey-8         digits of the Hershey single-stroke vector fonts (futural, rowmans, cursive,
                       greeks) slanted and stretched, in the font's stroke order (an engraver's)
                       or a reading order, their pen-up moves joined, resampled to 8 points: a
-                      second tablet proxy
-                      from a generator neither training nor tablet-8 uses
+                      second tablet proxy, from a generator neither training nor tablet-8 uses
     coarse-scan       MNIST test digits fitted into a 32x32 bitmap, counted over an 8x8 grid (ink
                       counts 0-16) and scaled back up, nearest or bilinear: a low-resolution
                       scanner

@@ -15,8 +15,11 @@ every visitor, and shows only its widgets. On top of Voila's defaults HandDigit 
 
 import errno
 import math
+import os
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 from handdigit.pad.sessions import FULL
@@ -92,7 +95,13 @@ def voila_arguments(host, port, open_browser):
     ]
 
 
-def voila_config(max_sessions, idle_minutes, session_minutes=DEFAULT_SESSION_MINUTES, memory_budget_mb=None):
+def voila_config(
+    max_sessions,
+    idle_minutes,
+    session_minutes=DEFAULT_SESSION_MINUTES,
+    memory_budget_mb=None,
+    activity_dir=None,
+):
     from traitlets.config import Config
 
     from handdigit.pad.sessions import BoundedKernelManager
@@ -104,6 +113,9 @@ def voila_config(max_sessions, idle_minutes, session_minutes=DEFAULT_SESSION_MIN
     config.VoilaConfiguration.multi_kernel_manager_class = BoundedKernelManager
     config.BoundedKernelManager.max_sessions = max_sessions
     config.BoundedKernelManager.session_minutes = float(session_minutes)
+    config.BoundedKernelManager.idle_minutes = float(idle_minutes)
+    config.BoundedKernelManager.activity_dir = activity_dir or ""
+    config.BoundedKernelManager.check_seconds = float(max(1, min(30, idle_seconds // 4)))
     if memory_budget_mb is not None:
         config.BoundedKernelManager.memory_budget_mb = int(memory_budget_mb)
     config.MappingKernelManager.cull_idle_timeout = idle_seconds
@@ -128,7 +140,7 @@ def run(
     except ImportError:
         print("handdigit app: error: Voila is not installed (pip install voila)", file=sys.stderr)
         return 1
-    from handdigit.pad import guards
+    from handdigit.pad import activity, guards
 
     if port == 0:
         try:
@@ -143,10 +155,13 @@ def run(
             file=sys.stderr,
         )
     guards.install()
+    activity_dir = tempfile.mkdtemp(prefix="handdigit-activity-")
+    os.environ[activity.ENVIRONMENT_VARIABLE] = activity_dir  # the kernels inherit it
     shown_host = f"[{host}]" if ":" in host else host
     print(f"HandDigit is running at http://{shown_host}:{port}/ (Ctrl-C to stop)", flush=True)
     Voila.launch_instance(
         argv=voila_arguments(host, port, open_browser),
-        config=voila_config(max_sessions, idle_minutes, session_minutes, memory_budget_mb),
+        config=voila_config(max_sessions, idle_minutes, session_minutes, memory_budget_mb, activity_dir),
     )
+    shutil.rmtree(activity_dir, ignore_errors=True)
     return 0

@@ -7,8 +7,11 @@ as there are loads, and a visitor who clicks now and then keeps theirs past any 
 - a kernel counts from the moment it is requested, so `max_sessions` holds under a burst;
 - a memory budget caps them too: never more than `memory_budget_mb / kernel_mb` kernels, and no new
   one while the machine has less than twice `kernel_mb` available;
-- every kernel is shut down `session_minutes` after it started, whatever it does (the idle timeout
-  still ends quiet ones sooner).
+- a kernel whose visitor has not drawn for `idle_minutes` is shut down: drawing is what the pad in
+  the kernel notes (handdigit.pad.activity: a stroke that moves, an upload, a test digit), not any
+  message (Jupyter's own culling counted a click on a button every few seconds as activity);
+- every kernel is shut down `session_minutes` after it started, whatever it does (a script can
+  draw as well as a person: this is the bound that holds).
 A visitor turned away gets Voila's error page with one sentence saying why.
 """
 
@@ -18,7 +21,9 @@ import uuid
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Integer
+from traitlets import Float, Integer, Unicode
+
+from handdigit.pad.activity import last_drawing
 
 FULL = "HandDigit is full: {sessions} people are drawing right now. Please try again in a few minutes."
 LOW_MEMORY = "HandDigit is out of memory for another visitor right now. Please try again in a few minutes."
@@ -44,12 +49,16 @@ class BoundedKernelManager(AsyncMappingKernelManager):
     memory_budget_mb = Integer(4096, config=True, help="memory the visitors' kernels may take in all")
     kernel_mb = Integer(250, config=True, help="what one visitor's kernel takes (measured: about 200 MB)")
     session_minutes = Float(60.0, config=True, help="a kernel's longest life, busy or not")
-    lifetime_check_seconds = Float(30.0, config=True, help="how often kernels past their life are ended")
+    idle_minutes = Float(
+        0.0, config=True, help="end a kernel whose visitor has not drawn for this long (0: off)"
+    )
+    activity_dir = Unicode("", config=True, help="where the pads note drawing (handdigit.pad.activity)")
+    check_seconds = Float(30.0, config=True, help="how often kernels past their time are ended")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._starting = set()  # kernel ids requested and not yet started
-        self._born = {}  # kernel id: time.monotonic() when it was requested
+        self._born = {}  # kernel id: time.time() when it was requested
         self._lifetime_checker = None
 
     @property
@@ -78,7 +87,7 @@ class BoundedKernelManager(AsyncMappingKernelManager):
             raise web.HTTPError(503, reason, reason=reason)
         kernel_id = kernel_id or str(uuid.uuid4())
         self._starting.add(kernel_id)  # counted from now: the check above and this run in one step
-        self._born[kernel_id] = time.monotonic()
+        self._born[kernel_id] = time.time()
         try:
             return await super()._async_start_kernel(kernel_id=kernel_id, path=path, **kwargs)
         except BaseException:
@@ -91,24 +100,33 @@ class BoundedKernelManager(AsyncMappingKernelManager):
     start_kernel = _async_start_kernel
 
     def _start_lifetime_checker(self):
-        if self._lifetime_checker is None and self.session_minutes > 0:
-            self._lifetime_checker = PeriodicCallback(
-                self.end_expired_sessions, 1000 * self.lifetime_check_seconds
-            )
+        if self._lifetime_checker is None and (self.session_minutes > 0 or self.idle_minutes > 0):
+            self._lifetime_checker = PeriodicCallback(self.end_expired_sessions, 1000 * self.check_seconds)
             self._lifetime_checker.start()
 
+    def expired(self, kernel_id, now):
+        """Why the kernel's session is over ("lifetime" or "idle"), or None."""
+        born = self._born[kernel_id]
+        if self.session_minutes > 0 and now - born > 60 * self.session_minutes:
+            return "lifetime"
+        if self.idle_minutes > 0:
+            drawn = last_drawing(self.activity_dir, kernel_id) if self.activity_dir else None
+            if now - max(born, drawn or born) > 60 * self.idle_minutes:
+                return "idle"
+        return None
+
     async def end_expired_sessions(self):
-        """Shut down every kernel older than `session_minutes`; returns their ids."""
-        now, running = time.monotonic(), set(self.list_kernel_ids())
+        """Shut down every kernel past its lifetime or idle time; returns {kernel id: why}."""
+        now, running = time.time(), set(self.list_kernel_ids())
         for kernel_id in [kernel_id for kernel_id in self._born if kernel_id not in running | self._starting]:
-            del self._born[kernel_id]  # ended some other way (idle culling, the visitor left)
-        expired = [
-            kernel_id
-            for kernel_id, born in self._born.items()
-            if kernel_id in running and now - born > 60 * self.session_minutes
-        ]
-        for kernel_id in expired:
-            self.log.info("HandDigit: ending session %s after %g minutes", kernel_id, self.session_minutes)
+            del self._born[kernel_id]  # ended some other way (Jupyter's culling, the visitor left)
+        ended = {}
+        for kernel_id in [kernel_id for kernel_id in self._born if kernel_id in running]:
+            reason = self.expired(kernel_id, now)
+            if reason is None:
+                continue
+            self.log.info("HandDigit: ending session %s (%s)", kernel_id, reason)
             self._born.pop(kernel_id, None)
+            ended[kernel_id] = reason
             await self.shutdown_kernel(kernel_id)
-        return expired
+        return ended

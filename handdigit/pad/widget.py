@@ -26,7 +26,7 @@ import ipywidgets as widgets
 import numpy as np
 from ipycanvas import MultiCanvas, hold_canvas
 
-from handdigit.pad import panels
+from handdigit.pad import activity, panels
 from handdigit.pad.drawing import CANVAS_SIZE, Drawing
 from handdigit.pad.pictures import enlarge, png_bytes
 from handdigit.preprocess import to_mnist
@@ -323,6 +323,8 @@ class DigitPad(widgets.VBox):
         with self._lock:
             if not self.drawing.pen_up():
                 return
+            if len(self.drawing.strokes[-1]) > 1:  # a stroke, not a click: the visitor is drawing
+                activity.note_drawing()
             started = time.perf_counter()
             self._predict_drawing()
             self.timings.append(time.perf_counter() - started)
@@ -383,6 +385,7 @@ class DigitPad(widgets.VBox):
         """Show any image the Recognizer reads (bytes, path, array...) with its prediction."""
         from handdigit.recognition.images import UnreadableImage, load_image
 
+        activity.note_drawing()
         with self._lock:
             try:
                 luminance, alpha = load_image(image, name=name)
@@ -406,6 +409,7 @@ class DigitPad(widgets.VBox):
                 self.message.value = f'<div class="hd-message" role="alert">{html.escape(str(error))}</div>'
                 return None
             index = int(self._rng.integers(len(labels))) if index is None else int(index)
+            activity.note_drawing()
             self.drawing.show_image(255 - images[index], "test digit")
             self.message.value = ""
             self._redraw_canvas()

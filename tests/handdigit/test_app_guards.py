@@ -4,6 +4,7 @@ and a kernel manager whose cap counts kernels still starting and whose sessions 
 import asyncio
 import json
 import struct
+import threading
 import time
 from types import SimpleNamespace
 
@@ -14,6 +15,17 @@ from tornado.web import HTTPError
 
 from handdigit.pad import guards
 from handdigit.pad.sessions import BoundedKernelManager
+
+
+def run_in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright may hold a running loop in
+    this one."""
+    results = []
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join(timeout=60)
+    return results[0]
+
 
 HEADER = {
     "msg_id": "1",
@@ -103,7 +115,7 @@ def test_a_burst_of_visitors_gets_no_more_kernels_than_the_cap(manager):
     async def burst():
         return await asyncio.gather(*(manager.start_kernel() for _ in range(12)), return_exceptions=True)
 
-    results = asyncio.run(burst())
+    results = run_in_own_loop(burst())
     started = [result for result in results if isinstance(result, str)]
     refused = [result for result in results if isinstance(result, HTTPError)]
     assert len(started) == 2 and len(refused) == 10 and len(manager.list_kernel_ids()) == 2
@@ -125,5 +137,51 @@ def test_sessions_end_after_their_lifetime_whatever_they_do(manager):
         manager.session_minutes = 30
         return first, second, await manager.end_expired_sessions()
 
-    first, second, ended = asyncio.run(scenario())
-    assert ended == [first] and manager.list_kernel_ids() == [second]
+    first, second, ended = run_in_own_loop(scenario())
+    assert ended == {first: "lifetime"} and manager.list_kernel_ids() == [second]
+
+
+def test_a_session_ends_when_its_visitor_stops_drawing_whatever_else_it_sends(manager, tmp_path):
+    """Idle means no drawing noted by the pad, not no message: a visitor clicking a button every
+    10 s (messages, no drawing) is ended at the idle time; one who drew a minute ago is not."""
+    import os
+
+    manager.idle_minutes, manager.activity_dir = 5, str(tmp_path)
+
+    async def scenario():
+        clicking = await manager.start_kernel()
+        drawing = await manager.start_kernel()
+        for kernel_id in (clicking, drawing):
+            manager._born[kernel_id] -= 3600  # both came an hour ago
+        (tmp_path / drawing).touch()
+        os.utime(tmp_path / drawing, (time.time() - 60, time.time() - 60))
+        return clicking, drawing, await manager.end_expired_sessions()
+
+    clicking, drawing, ended = run_in_own_loop(scenario())
+    assert ended == {clicking: "idle"} and manager.list_kernel_ids() == [drawing]
+
+
+def test_the_pad_notes_strokes_uploads_and_test_digits_but_not_clicks(tmp_path, monkeypatch, mnist_dir):
+    from handdigit import Recognizer
+    from handdigit.pad import activity
+    from handdigit.pad.widget import DigitPad
+
+    monkeypatch.setenv(activity.ENVIRONMENT_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(activity, "kernel_id", lambda: "k1")
+    monkeypatch.setattr(activity, "MIN_SECONDS_BETWEEN_NOTES", 0.0)
+    pad = DigitPad(recognizer=Recognizer.load(), warm_up=False, data_dir=mnist_dir)
+    noted = tmp_path / "k1"
+
+    def event(name, **content):
+        pad.canvas[-1]._handle_frontend_event(None, {"event": name, **content}, [])
+
+    event("mouse_down", x=100, y=100)
+    event("mouse_up", x=100, y=100)  # a click on the canvas
+    assert not noted.exists()
+    event("mouse_down", x=100, y=100)
+    event("mouse_move", x=150, y=200)
+    event("mouse_up", x=150, y=200)
+    assert noted.exists()
+    noted.unlink()
+    pad.show_test_digit()
+    assert noted.exists()
