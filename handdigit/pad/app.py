@@ -53,8 +53,10 @@ def check_address(host, port):
         raise AddressError(f"--host {host}: not an address of this machine ({error})") from None
     family, _, _, _, address = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado: TIME_WAIT is no obstacle
         try:
             probe.bind(address)
+            probe.listen()
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise AddressError(

@@ -67,3 +67,20 @@ def test_a_port_in_use_and_an_impossible_host_are_one_sentence_before_voila_star
     with pytest.raises(AddressError, match="--host 999.1.1.1: not an address of this machine"):
         check_address("999.1.1.1", 8866)
     check_address("127.0.0.1", free_port("127.0.0.1"))
+
+
+def test_a_port_a_stopped_server_left_in_time_wait_is_free_again():
+    """The app restarted on its port: the old connections' TIME_WAIT must not read as "in use"."""
+    from handdigit.pad.app import check_address
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado's
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's side closes first: its end of the connection waits in TIME_WAIT
+    server.close()
+    client.close()
+    check_address("127.0.0.1", port)
