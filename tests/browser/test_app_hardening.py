@@ -74,3 +74,71 @@ def test_a_malformed_frame_costs_only_the_attackers_connection(browser, app):
     draw_and_wait(visitor, SEVEN)
     assert shown(visitor)["digit"] == "7"
     context.close()
+
+
+def kernel_message(msg_type, content):
+    import json
+    import uuid
+
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": "visitor", "username": "",
+              "version": "5.3", "date": ""}  # fmt: skip
+    return json.dumps(
+        {
+            "header": header,
+            "parent_header": {},
+            "metadata": {},
+            "content": content,
+            "channel": "shell",
+            "buffers": [],
+        }
+    )
+
+
+async def hand_made_client(url, kernel_id):
+    """A client without a subprotocol (the legacy framing) that sends what no page sends: a comm
+    for a target that does not exist, and an update to a comm that does not exist. Returns every
+    message the server sent back within a few seconds."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    channels = (
+        url.replace("http", "ws", 1).rstrip("/") + f"/api/kernels/{kernel_id}/channels?session_id=visitor"
+    )
+    connection = await websocket_connect(HTTPRequest(channels))
+    for message in (
+        kernel_message("comm_open", {"comm_id": "c1", "target_name": "no.such.target", "data": {}}),
+        kernel_message("comm_open", {"comm_id": "c2", "target_name": "jupyter.widget", "data": {"state": 7}}),
+        kernel_message("comm_msg", {"comm_id": "nowhere", "data": {"method": "update", "state": {"x": 1}}}),
+    ):
+        await connection.write_message(message)
+    received, deadline = [], time.monotonic() + 8
+    while time.monotonic() < deadline:
+        try:
+            message = await asyncio.wait_for(connection.read_message(), timeout=2)
+        except TimeoutError:
+            break
+        if message is None:
+            break
+        received.append(message if isinstance(message, str) else message.decode("utf-8", "replace"))
+    connection.close()
+    return received
+
+
+def test_a_hand_made_client_gets_no_traceback_and_no_server_path(tmp_path):
+    server = start_app(tmp_path)
+    try:
+        with urllib.request.urlopen(server.url, timeout=120) as response:
+            kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', response.read().decode()).group(1)
+        received = []
+        client = threading.Thread(
+            target=lambda: received.extend(asyncio.run(hand_made_client(server.url, kernel_id)))
+        )
+        client.start()
+        client.join(timeout=60)
+        assert received, "the server sent nothing back (the test would prove nothing)"
+        for message in received:
+            assert "Traceback" not in message and "site-packages" not in message, message[:1500]
+        time.sleep(1)
+        assert any("no.such.target" in line or "Traceback" in line for line in server.lines)  # logged instead
+    finally:
+        server.stop()
