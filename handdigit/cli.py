@@ -159,6 +159,17 @@ def build_parser():
         help="save what the network saw (28x28 PNG) per image",
     )
 
+    export = commands.add_parser(
+        "export",
+        help="write the network in another format (ONNX)",
+        description="Write the digit network as an ONNX file: input 'input' (N, 28, 28, 1) float32 in "
+        "[0, 1], output 'logits' (N, 10); no preprocessing, no softmax.",
+    )
+    export.add_argument("--onnx", type=Path, required=True, metavar="PATH", help="the .onnx file to write")
+    export.add_argument(
+        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+    )
+
     app = commands.add_parser(
         "app",
         help="serve the drawing app in the browser (Voila)",
@@ -204,6 +215,8 @@ def main(argv=None):
             return run_train(args, parser)
         if args.command == "predict":
             return run_predict(args)
+        if args.command == "export":
+            return run_export(args)
         if args.command == "app":
             from handdigit.pad.app import run
 
@@ -363,6 +376,30 @@ def run_evaluate(args):
         print("\n".join(summary_lines({"proxies": report["proxies"]})))
     if args.out is not None:
         print(f"Figures and metrics.json in {args.out}")
+    return 0
+
+
+def run_export(args):
+    from handdigit.resources import shipped_weights_path
+    from handdigit.util import check_output_directory
+    from tinycnn import Sequential
+    from tinycnn.export import to_onnx
+
+    check_output_directory(args.onnx.resolve().parent, "--onnx")
+    weights = args.weights if args.weights is not None else shipped_weights_path()
+    model = Sequential.load(weights)  # the digit network alone: a not-a-digit head stays behind
+    try:
+        path = to_onnx(model, args.onnx)
+    except ImportError as error:
+        print(f"handdigit export: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(
+            f"handdigit export: error: {args.onnx}: cannot write it ({error.strerror or error})",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    print(f"Wrote {path}: input 'input' (N, 28, 28, 1) float32 in [0, 1], output 'logits' (N, 10)")
     return 0
 
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Set up everything the test suite needs (Python packages, PyTorch CPU as the oracle, Debian's
+# Set up everything the test suite needs (Python packages, PyTorch CPU as the oracle, ONNX export, Debian's
 # Chromium for the browser tests when run as root) and run it. Extra arguments go to pytest,
 # e.g. scripts/test.sh -k conv
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,peers
+bash scripts/setup.sh dev,peers,export
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing Debian's Chromium for the browser tests"

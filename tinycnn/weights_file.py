@@ -47,6 +47,28 @@ def remove_stale_temporaries(directory):
     return removed
 
 
+def write_bytes_atomic(path, data):
+    """Write `data` to `path` atomically (see the module docstring); returns the path."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=TEMPORARY_PREFIX, suffix=os.path.splitext(path)[1], dir=directory
+    )
+    try:
+        os.fchmod(handle, new_file_mode())
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
 def write_npz_atomic(path, arrays):
     """Write {name: array} to `path` (.npz, uncompressed) atomically; returns the path."""
     path = os.fspath(path)
