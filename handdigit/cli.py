@@ -125,7 +125,10 @@ def build_parser():
         description="Evaluate weights on the MNIST test set.",
     )
     evaluate.add_argument(
-        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+        "--weights",
+        type=Path,
+        default=None,
+        help="weights file: tinycnn .npz, or the seed app's Keras .h5/.keras (default: the shipped weights)",
     )
     evaluate.add_argument("--data-dir", type=Path, default=None)
     evaluate.add_argument("--out", type=Path, default=None, help="directory for the figures and metrics.json")
@@ -148,7 +151,10 @@ def build_parser():
     )
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.add_argument(
-        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+        "--weights",
+        type=Path,
+        default=None,
+        help="weights file: tinycnn .npz, or the seed app's Keras .h5/.keras (default: the shipped weights)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument(
@@ -167,7 +173,10 @@ def build_parser():
     )
     export.add_argument("--onnx", type=Path, required=True, metavar="PATH", help="the .onnx file to write")
     export.add_argument(
-        "--weights", type=Path, default=None, help="weights file (default: the shipped weights)"
+        "--weights",
+        type=Path,
+        default=None,
+        help="weights file: tinycnn .npz, or the seed app's Keras .h5/.keras (default: the shipped weights)",
     )
 
     app = commands.add_parser(
@@ -380,14 +389,18 @@ def run_evaluate(args):
 
 
 def run_export(args):
+    from handdigit.recognition.head import load_network
     from handdigit.resources import shipped_weights_path
     from handdigit.util import check_output_directory
     from tinycnn import Sequential
     from tinycnn.export import to_onnx
+    from tinycnn.keras_weights import is_keras_file
 
     check_output_directory(args.onnx.resolve().parent, "--onnx")
     weights = args.weights if args.weights is not None else shipped_weights_path()
-    model = Sequential.load(weights)  # the digit network alone: a not-a-digit head stays behind
+    # A Keras file: the seed app's model in the reference architecture. A tinycnn file: the digit
+    # network alone (a not-a-digit head stays behind).
+    model = load_network(weights) if is_keras_file(weights) else Sequential.load(weights)
     try:
         path = to_onnx(model, args.onnx)
     except ImportError as error:

@@ -4,7 +4,7 @@
 # e.g. scripts/test.sh -k conv
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,peers,export
+bash scripts/setup.sh dev,peers,export,keras-weights
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test: installing Debian's Chromium for the browser tests"

@@ -139,9 +139,12 @@ class Calibration:
 
 
 def read_calibration(path):
-    """The Calibration stored in a weights file, or None if it has none."""
+    """The Calibration stored in a weights file, or None if it has none (a Keras file has none)."""
+    from tinycnn.keras_weights import is_keras_file
     from tinycnn.model import read_extra
 
+    if is_keras_file(path):
+        return None
     extra = read_extra(path)
     if ENTRY not in extra:
         return None

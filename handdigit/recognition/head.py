@@ -61,9 +61,13 @@ def read_head(path):
 
 def load_network(path):
     """The reference network stored at `path`, validated: ten outputs, or eleven when the file
-    keeps a not-a-digit head beside it (or is a training run's own eleven-output network)."""
+    keeps a not-a-digit head beside it (or is a training run's own eleven-output network). A Keras
+    file (.h5, .keras: the seed app's model, tinycnn.keras_weights) gives its ten-output network."""
     from handdigit.architecture import build_model
+    from tinycnn.keras_weights import is_keras_file, load_keras
 
+    if is_keras_file(path):
+        return load_keras(path, build_model())
     head = read_head(path)
     digits = build_model()
     try:
