@@ -167,3 +167,15 @@ def test_a_diverging_run_stops_keeps_nothing_false_and_suggests_a_smaller_rate(t
     assert "the loss became NaN or infinite in epoch 1" in result.stderr
     assert "nothing is saved" in result.stderr and "smaller --lr" in result.stderr
     assert not any(run.glob("*.npz"))
+
+
+def test_ctrl_c_outside_the_training_loop_is_one_line_and_exit_130(monkeypatch, capsys):
+    """A resume preparing its data, evaluate, predict: Ctrl-C there ends cleanly, not in a traceback."""
+    from handdigit import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_evaluate", interrupted)
+    assert cli.main(["evaluate"]) == cli.EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip() == "handdigit evaluate: interrupted; nothing was changed"
