@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ from common import machine_facts, publish  # noqa: E402
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app  # noqa: E402
 from tests.browser.test_app import FOUR, ONE, SEVEN, TIMING_PROBE, ZERO, draw, open_pad, pen_ups  # noqa: E402
+from tests.browser.test_app_hardening import load  # noqa: E402
 
 KERNEL_MB = 250
 
@@ -68,17 +68,6 @@ class MemorySampler(threading.Thread):
         while self.running:
             self.samples.append(tree_rss_mb(self.pid))
             time.sleep(0.5)
-
-
-def page_load(url, statuses):
-    try:
-        with urllib.request.urlopen(url, timeout=180) as response:
-            response.read()
-            statuses.append(response.status)
-    except urllib.error.HTTPError as error:
-        statuses.append(error.code)
-    except OSError as error:
-        statuses.append(f"error: {error}")
 
 
 class Attacker(threading.Thread):
@@ -164,9 +153,7 @@ def main():
                 drawing.append(page)
                 print(f"visitor {len(drawing)}: drawing", flush=True)
             statuses = []
-            burst = [
-                threading.Thread(target=page_load, args=(server.url, statuses)) for _ in range(args.burst)
-            ]
+            burst = [threading.Thread(target=load, args=(server.url, statuses)) for _ in range(args.burst)]
             for visitor in burst:
                 visitor.start()
             measured.evaluate(TIMING_PROBE)

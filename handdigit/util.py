@@ -1,13 +1,13 @@
 """Small file helpers shared by training, evaluation and the model card."""
 
 import contextlib
-import os
+import io
 import signal
 import tempfile
 import threading
 from pathlib import Path
 
-from tinycnn.weights_file import TEMPORARY_PREFIX, new_file_mode
+from tinycnn.weights_file import write_atomic as tinycnn_write_atomic
 
 
 class OutputLocationError(ValueError):
@@ -59,21 +59,18 @@ def interrupts_deferred():
 
 
 def write_atomic(path, writer, mode="w"):
-    """Call writer(file) on a temporary file beside `path`, then rename it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        os.fchmod(handle, new_file_mode())  # mkstemp makes 0600; a saved file follows the umask
-        with os.fdopen(handle, mode) as file:
-            writer(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Call writer(file) on a temporary file beside `path`, then rename it over `path`
+    (tinycnn.weights_file.write_atomic); mode "w" gives the writer a UTF-8 text file, "wb" a binary one."""
+
+    def write(binary):
+        if "b" in mode:
+            writer(binary)
+            return
+        text = io.TextIOWrapper(binary, encoding="utf-8", write_through=True)
+        writer(text)
+        text.detach()  # leave the binary file open for the flush and rename
+
+    return Path(tinycnn_write_atomic(path, write))
 
 
 def write_text_atomic(path, text):

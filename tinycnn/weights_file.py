@@ -47,8 +47,9 @@ def remove_stale_temporaries(directory):
     return removed
 
 
-def write_bytes_atomic(path, data):
-    """Write `data` to `path` atomically (see the module docstring); returns the path."""
+def write_atomic(path, writer):
+    """Call writer(file) on a binary temporary file beside `path`, flush it to disk, then rename it
+    over `path` (see the module docstring); returns the path."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -56,9 +57,9 @@ def write_bytes_atomic(path, data):
         prefix=TEMPORARY_PREFIX, suffix=os.path.splitext(path)[1], dir=directory
     )
     try:
-        os.fchmod(handle, new_file_mode())
+        os.fchmod(handle, new_file_mode())  # mkstemp makes 0600; a saved file follows the umask
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            writer(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -67,26 +68,16 @@ def write_bytes_atomic(path, data):
             os.unlink(temporary)
         raise
     return path
+
+
+def write_bytes_atomic(path, data):
+    """Write `data` to `path` atomically; returns the path."""
+    return write_atomic(path, lambda file: file.write(data))
 
 
 def write_npz_atomic(path, arrays):
     """Write {name: array} to `path` (.npz, uncompressed) atomically; returns the path."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".npz", dir=directory)
-    try:
-        os.fchmod(handle, new_file_mode())  # mkstemp makes 0600; a saved file follows the umask
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    return write_atomic(path, lambda file: np.savez(file, **arrays))
 
 
 MAX_MEMBERS = 4096

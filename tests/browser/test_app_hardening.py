@@ -13,12 +13,15 @@ from .test_app import SEVEN, draw_and_wait, open_pad, shown
 
 
 def load(url, statuses):
+    """Load the page as a visitor would; append its HTTP status (or the error) to `statuses`."""
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
+        with urllib.request.urlopen(url, timeout=180) as response:
             response.read()
             statuses.append(response.status)
     except urllib.error.HTTPError as error:
         statuses.append(error.code)
+    except OSError as error:
+        statuses.append(f"error: {error}")
 
 
 def test_a_burst_of_page_loads_gets_no_more_kernels_than_the_cap(tmp_path):
