@@ -179,6 +179,27 @@ def build_parser():
         help="weights file: tinycnn .npz, or the seed app's Keras .h5/.keras (default: the shipped weights)",
     )
 
+    web = commands.add_parser(
+        "export-web",
+        help="write the drawing pad as a static web page (no server code: any static host)",
+        description="Write DIR/index.html and the files it needs: the pad, the preprocessing, the network "
+        "and the not-a-digit rule all run in the visitor's browser. Serve DIR with any static web server "
+        "(python -m http.server -d DIR) or open DIR/index.html directly.",
+    )
+    web.add_argument("directory", type=Path, metavar="DIR", help="a new or empty folder")
+    web.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="weights file: tinycnn .npz, or the seed app's Keras .h5/.keras (default: the shipped weights)",
+    )
+    web.add_argument(
+        "--precision",
+        choices=("float16", "float32"),
+        default="float16",
+        help="how the weights are stored in the page (default float16: half the download, the same answers)",
+    )
+
     app = commands.add_parser(
         "app",
         help="serve the drawing app in the browser (Voila)",
@@ -226,6 +247,8 @@ def main(argv=None):
             return run_predict(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "export-web":
+            return run_export_web(args)
         if args.command == "app":
             from handdigit.pad.app import run
 
@@ -413,6 +436,21 @@ def run_export(args):
         )
         return EXIT_ERROR
     print(f"Wrote {path}: input 'input' (N, 28, 28, 1) float32 in [0, 1], output 'logits' (N, 10)")
+    return 0
+
+
+def run_export_web(args):
+    from handdigit.web import WebExportError, export_web
+
+    try:
+        sizes = export_web(args.directory, args.weights, args.precision)
+    except WebExportError as error:
+        print(f"handdigit export-web: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    total = sum(sizes.values())
+    print(f"Wrote {args.directory}/: {', '.join(sizes)} ({total / 1e6:.1f} MB, weights in {args.precision})")
+    print(f"Serve it with any static web server, e.g.  python -m http.server -d {args.directory}")
+    print(f"or open {args.directory / 'index.html'} in a browser.")
     return 0
 
 

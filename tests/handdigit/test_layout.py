@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "handdigit"
-STAGES = ["data", "training", "recognition", "evaluation", "pad"]  # in the order data flows
+STAGES = ["data", "training", "recognition", "evaluation", "pad", "web"]  # in the order data flows
 SHARED = {"architecture", "preprocess", "plots", "resources", "util"}
 
 

@@ -1,0 +1,191 @@
+/* HandDigit in the browser, 2 of 3: the network's forward pass and the Recognizer's rule, in plain
+ * loops (the layers' maths as tinycnn.reference writes it, channels last: (H, W, C)).
+ *
+ *   const network = HandDigit.network.load(HandDigit_MODEL);   // what model.js holds
+ *   const logits = network.logits(view);                        // view: Float32Array(784) in [0, 1]
+ *   network.predict(view) -> {digit, confidence, probabilities, uncertain, notADigit}
+ *
+ * model.js (written by `handdigit export-web`) lists the layers with their shapes and carries
+ * every weight in one base64 string (float16 or float32, in layer order: kernel then bias);
+ * tinycnn's layouts are kept: a convolution kernel is (kh, kw, C_in, C_out), a dense one
+ * (inputs, units), and Flatten reads (row, column, channel) in that order, so nothing is
+ * transposed. Probabilities and "not a digit" follow handdigit.recognition.calibration.
+ */
+(function (HandDigit) {
+  "use strict";
+
+  const DIGITS = 10;
+
+  /** float16 bit patterns -> numbers, through a table of all 65,536 of them. */
+  function decodeFloat16(bits) {
+    const table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const sign = h & 0x8000 ? -1 : 1;
+      const exponent = (h >> 10) & 0x1f;
+      const fraction = h & 0x3ff;
+      if (exponent === 0) table[h] = sign * fraction * 2 ** -24; // subnormal
+      else if (exponent === 31) table[h] = fraction ? NaN : sign * Infinity;
+      else table[h] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+    }
+    const values = new Float32Array(bits.length);
+    for (let i = 0; i < bits.length; i++) values[i] = table[bits[i]];
+    return values;
+  }
+
+  function decodeWeights(model) {
+    const binary = atob(model.weights);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    if (model.precision === "float16") return decodeFloat16(new Uint16Array(bytes.buffer));
+    if (model.precision === "float32") return new Float32Array(bytes.buffer);
+    throw new Error(`model.js: unknown precision ${model.precision}`);
+  }
+
+  // --- the layers: x is a Float32Array holding (H, W, C) -----------------------------------
+
+  /** out[i, j, o] = bias[o] + sum over (di, dj, c) of x[i*s + di - pad, j*s + dj - pad, c] * kernel[di, dj, c, o]. */
+  function conv2d(x, layer, weights) {
+    const [height, width, channels] = layer.input_shape;
+    const [outHeight, outWidth, outChannels] = layer.output_shape;
+    const [kernelHeight, kernelWidth] = layer.kernel_size;
+    const [strideY, strideX] = layer.strides;
+    const [padTop, padLeft] = layer.padding;
+    const kernel = weights.subarray(layer.kernel, layer.kernel + kernelHeight * kernelWidth * channels * outChannels);
+    const bias = weights.subarray(layer.bias, layer.bias + outChannels);
+    const out = new Float32Array(outHeight * outWidth * outChannels);
+    for (let i = 0; i < outHeight; i++) {
+      for (let j = 0; j < outWidth; j++) {
+        const o0 = (i * outWidth + j) * outChannels;
+        out.set(bias, o0);
+        for (let di = 0; di < kernelHeight; di++) {
+          const row = i * strideY + di - padTop;
+          if (row < 0 || row >= height) continue;
+          for (let dj = 0; dj < kernelWidth; dj++) {
+            const column = j * strideX + dj - padLeft;
+            if (column < 0 || column >= width) continue;
+            const x0 = (row * width + column) * channels;
+            const k0 = (di * kernelWidth + dj) * channels * outChannels;
+            for (let c = 0; c < channels; c++) {
+              const value = x[x0 + c];
+              if (value === 0) continue; // after a ReLU, and on blank paper, most inputs are 0
+              const k = k0 + c * outChannels;
+              for (let o = 0; o < outChannels; o++) out[o0 + o] += value * kernel[k + o];
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  function relu(x) {
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
+    return out;
+  }
+
+  /** out[i, j, c] = the largest x in the (pool) window at (i*s, j*s), channel c. */
+  function maxPool2d(x, layer) {
+    const [, width, channels] = layer.input_shape;
+    const [outHeight, outWidth] = layer.output_shape;
+    const [poolHeight, poolWidth] = layer.pool_size;
+    const [strideY, strideX] = layer.strides;
+    const out = new Float32Array(outHeight * outWidth * channels).fill(-Infinity);
+    for (let i = 0; i < outHeight; i++) {
+      for (let j = 0; j < outWidth; j++) {
+        for (let di = 0; di < poolHeight; di++) {
+          for (let dj = 0; dj < poolWidth; dj++) {
+            const x0 = ((i * strideY + di) * width + j * strideX + dj) * channels;
+            const o0 = (i * outWidth + j) * channels;
+            for (let c = 0; c < channels; c++) if (x[x0 + c] > out[o0 + c]) out[o0 + c] = x[x0 + c];
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** out[o] = bias[o] + sum over i of x[i] * kernel[i, o]. */
+  function dense(x, layer, weights) {
+    const [inputs, units] = [layer.input_shape[0], layer.output_shape[0]];
+    const kernel = weights.subarray(layer.kernel, layer.kernel + inputs * units);
+    const out = Float32Array.from(weights.subarray(layer.bias, layer.bias + units));
+    for (let i = 0; i < inputs; i++) {
+      const value = x[i];
+      if (value === 0) continue;
+      const k = i * units;
+      for (let o = 0; o < units; o++) out[o] += value * kernel[k + o];
+    }
+    return out;
+  }
+
+  const FORWARD = {
+    conv2d,
+    relu: (x) => relu(x),
+    maxpool2d: (x, layer) => maxPool2d(x, layer),
+    flatten: (x) => x, // (H, W, C) is already stored row, column, channel
+    dropout: (x) => x, // the identity at inference
+    dense,
+  };
+
+  // --- the Recognizer's rule ------------------------------------------------------------------
+
+  function logSumExp(values) {
+    const top = Math.max(...values);
+    return top + Math.log(values.reduce((sum, v) => sum + Math.exp(v - top), 0));
+  }
+
+  /** softmax(digits' logits / T): calibrated probabilities of the ten digits. */
+  function probabilities(logits, temperature) {
+    const scaled = Array.from(logits.subarray(0, DIGITS), (v) => v / temperature);
+    const top = Math.max(...scaled);
+    const exp = scaled.map((v) => Math.exp(v - top));
+    const total = exp.reduce((a, b) => a + b, 0);
+    return exp.map((v) => v / total);
+  }
+
+  /** How much the input looks like a digit (higher: more), by the stored rule's score. */
+  function score(logits, calibration, probabilitiesOfDigits) {
+    const digits = Array.from(logits.subarray(0, DIGITS));
+    if (calibration.score === "max-probability") return Math.max(...probabilitiesOfDigits);
+    if (calibration.score === "digit-odds") return logSumExp(digits) - logits[DIGITS];
+    const t = calibration.temperature; // "energy"
+    return t * logSumExp(digits.map((v) => v / t));
+  }
+
+  function load(model) {
+    if (!model || model.format !== "handdigit.web-model" || model.format_version !== 1) {
+      throw new Error("model.js is missing or not a HandDigit web model: export the page again");
+    }
+    const weights = decodeWeights(model);
+    if (weights.length !== model.weight_count) {
+      throw new Error(`model.js holds ${weights.length} weights, its layers need ${model.weight_count}`);
+    }
+    const calibration = model.calibration;
+    return {
+      model,
+      logits(view) {
+        let x = view;
+        for (const layer of model.layers) x = FORWARD[layer.type](x, layer, weights);
+        return x;
+      },
+      predict(view) {
+        const logits = this.logits(view);
+        const p = probabilities(logits, calibration.temperature);
+        let digit = 0;
+        for (let d = 1; d < DIGITS; d++) if (p[d] > p[digit]) digit = d;
+        const notADigit = calibration.score ? score(logits, calibration, p) < calibration.threshold : false;
+        return {
+          digit,
+          confidence: p[digit],
+          probabilities: p,
+          uncertain: p[digit] < model.unsure_below,
+          notADigit,
+          logits: Array.from(logits),
+        };
+      },
+    };
+  }
+
+  HandDigit.network = { load, decodeFloat16 };
+})((globalThis.HandDigit = globalThis.HandDigit || {}));
