@@ -1,4 +1,5 @@
-"""Root pytest hooks: the notebooks (collected by nbmake) run in quick mode on the shared MNIST copy.
+"""Root pytest hooks: the notebooks (collected by nbmake) run in quick mode on the shared MNIST copy,
+with the exercises' solutions filled in (HANDDIGIT_SOLUTIONS=1: see notebooks/exercises).
 
 Only while a notebook runs are these variables set, so the application tests still see the
 environment as a user would.
@@ -8,7 +9,11 @@ import os
 from pathlib import Path
 
 SHARED_MNIST = Path(__file__).resolve().parent.parent / "shared" / "datasets" / "mnist"
-NOTEBOOK_ENVIRONMENT = {"HANDDIGIT_QUICK": "1", "HANDDIGIT_DATA": str(SHARED_MNIST)}
+NOTEBOOK_ENVIRONMENT = {
+    "HANDDIGIT_QUICK": "1",
+    "HANDDIGIT_DATA": str(SHARED_MNIST),
+    "HANDDIGIT_SOLUTIONS": "1",
+}
 _saved = {}
 
 

@@ -19,7 +19,7 @@ from tinycnn import checkpoint  # noqa: E402
 from tinycnn.engine import warmup  # noqa: E402
 from tinycnn.errors import ShapeError, WeightsFileError  # noqa: E402
 from tinycnn.kernels import backend  # noqa: E402
-from tinycnn.layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU  # noqa: E402
+from tinycnn.layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU, Sigmoid  # noqa: E402
 from tinycnn.losses import SoftmaxCrossEntropy, softmax  # noqa: E402
 from tinycnn.model import Sequential  # noqa: E402
 from tinycnn.optimizers import SGD, Adadelta, Adam, Optimizer  # noqa: E402
@@ -35,6 +35,7 @@ __all__ = [
     "Flatten",
     "Dense",
     "ReLU",
+    "Sigmoid",
     "SoftmaxCrossEntropy",
     "softmax",
     "Optimizer",
