@@ -158,6 +158,11 @@ def build_parser():
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument(
+        "--number",
+        action="store_true",
+        help="read a number of several digits in each image (left to right) instead of one digit",
+    )
+    predict.add_argument(
         "--show",
         type=Path,
         default=None,
@@ -454,6 +459,27 @@ def run_export_web(args):
     return 0
 
 
+def _print_number(path, reading, as_json):
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "file": str(path),
+                    "number": reading.text,
+                    "digits": [
+                        {"digit": p.digit, "confidence": round(p.confidence, 6), "box": list(box)}
+                        for p, box in zip(reading.digits, reading.boxes, strict=True)
+                    ],
+                }
+            )
+        )
+    elif reading.text:
+        sure = "  ".join(f"{p.digit} {p.confidence:.0%}" for p in reading.digits)
+        print(f"{path}: {reading.text}  ({sure})")
+    else:
+        print(f"{path}: no number")
+
+
 def run_predict(args):
     import numpy as np
 
@@ -465,9 +491,18 @@ def run_predict(args):
         from handdigit.util import check_output_directory
 
         check_output_directory(args.show, "--show")
+    if args.number and args.show is not None:
+        print(
+            "handdigit predict: error: --show shows one digit's view; it does not go with --number",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     failures = 0
     for number, path in enumerate(args.images):
         try:
+            if args.number:
+                _print_number(path, recognizer.read_number(path), args.json)
+                continue
             prediction = recognizer.predict(path)
         except UnreadableImage as error:
             failures += 1

@@ -8,6 +8,7 @@
     p.uncertain                              # a digit whose confidence is below rec.threshold
     p.not_a_digit                            # True: this is not a digit (a letter, a shape, ...);
                                              # digit and probabilities still say the closest one
+    rec.read_number("number.png").text       # "42": several digits, left to right (also .digits, .boxes)
 
 Probabilities are calibrated (temperature scaling) and "not a digit" is decided by the rule the
 weights file stores beside the network (handdigit.recognition.calibration); weights without it
@@ -34,8 +35,10 @@ DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsur
 @dataclass(frozen=True)
 class Prediction:
     """What the network made of one image. For a blank image ("no digit"): digit None, confidence
-    0.0, zeros, not_a_digit False. For something that is not a digit: not_a_digit True, and digit,
-    confidence and probabilities say what the network would have answered."""
+    0.0, zeros, not_a_digit False, score None. For something that is not a digit: not_a_digit True,
+    and digit, confidence and probabilities say what the network would have answered. `score` is
+    how much the image looks like a digit on the scale of the weights' not-a-digit rule (higher:
+    more; "not a digit" below its threshold; the largest probability when there is no rule)."""
 
     digit: int | None
     confidence: float
@@ -43,6 +46,7 @@ class Prediction:
     input28: np.ndarray = field(repr=False)
     uncertain: bool
     not_a_digit: bool = False
+    score: float | None = None  # how much it looks like a digit, on the not-a-digit rule's scale
 
     @property
     def is_blank(self):
@@ -137,6 +141,14 @@ class Recognizer:
             results[index] = self._prediction(logits[row], views[index])
         return results
 
+    def read_number(self, image, polarity="auto"):
+        """The number written in an image of one or more digits: a NumberReading with `text`
+        ("42"; "" when there is no digit), `digits` (one Prediction per character) and `boxes`
+        ((x0, y0, x1, y1) in the image's pixels); see handdigit.recognition.numbers."""
+        from handdigit.recognition.numbers import read_number
+
+        return read_number(self, image, polarity)
+
     def predict_prepared(self, view):
         """The prediction for one image already in MNIST format, (28, 28) floats in [0, 1] or
         uint8 (an MNIST test digit, say): no preprocessing. An image without ink is "no digit"."""
@@ -201,7 +213,10 @@ class Recognizer:
         digit = int(np.argmax(probabilities))
         confidence = float(probabilities[digit])
         not_a_digit = bool(self.calibration.not_a_digit(logits[None])[0])
-        return Prediction(digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit)
+        score = float(self.calibration.scores(logits[None])[0])
+        return Prediction(
+            digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit, score
+        )
 
     @staticmethod
     def no_digit():

@@ -1,0 +1,131 @@
+"""Recognizer.read_number: numbers of several digits split, read left to right, boxed; strokes of
+one digit kept together, touching digits split, specks and non-digits left out; one digit read as
+predict reads it; composed numbers from two generators read right."""
+
+import numpy as np
+import pytest
+
+from handdigit import Recognizer
+from handdigit.evaluation.numbers import compose_drawn, compose_from_mnist, evaluate_numbers
+from handdigit.preprocess import rasterize
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return Recognizer.load()
+
+
+def drawn(strokes, size=(200, 500), width=12):
+    return rasterize(strokes, size, width)
+
+
+def shifted(strokes, dx, dy=0):
+    return [[(x + dx, y + dy) for x, y in stroke] for stroke in strokes]
+
+
+ONE = [[(40, 40), (40, 160)]]
+FOUR_TWO_STROKES = [[(60, 40), (20, 120), (100, 120)], [(80, 70), (80, 170)]]
+SEVEN = [[(20, 40), (100, 40), (50, 170)]]
+ZERO = [[(60 + 40 * np.sin(t), 100 - 60 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]]
+FIVE_TWO_STROKES = [[(90, 40), (35, 40)], [(35, 40), (30, 95), (80, 95), (95, 130), (75, 165), (25, 160)]]
+
+
+def test_a_number_is_read_left_to_right_with_a_box_per_digit(recognizer):
+    image = drawn([*SEVEN, *shifted(ONE, 130), *shifted(FOUR_TWO_STROKES, 230), *shifted(ZERO, 360)])
+    reading = recognizer.read_number(image)
+    assert reading.text == "7140"
+    assert [p.digit for p in reading.digits] == [7, 1, 4, 0]
+    assert len(reading.boxes) == 4
+    assert all(isinstance(value, int) for box in reading.boxes for value in box)
+    lefts = [box[0] for box in reading.boxes]
+    assert lefts == sorted(lefts)
+    for (x0, y0, x1, y1), expected_left in zip(reading.boxes, (14, 164, 244, 374), strict=True):
+        assert abs(x0 - expected_left) <= 8 and 0 <= y0 < y1 <= 200 and x0 < x1 <= 500
+        assert (255 - image[y0:y1, x0:x1]).sum() > 0  # ink inside the box
+        assert (image[:, x1 + 2] == 255).all() if x1 + 2 < 500 else True  # the box ends at the ink
+
+
+def test_strokes_of_one_digit_stay_together(recognizer):
+    image = drawn([*FOUR_TWO_STROKES, *shifted(FIVE_TWO_STROKES, 130), *shifted(SEVEN, 260)])
+    assert recognizer.read_number(image).text == "457"
+
+
+def test_touching_digits_are_split(recognizer):
+    from scipy import ndimage
+
+    for strokes, text in (([*SEVEN, *shifted(ZERO, 74)], "70"), ([*ZERO, *shifted(ZERO, 84)], "00")):
+        image = drawn(strokes, width=12)
+        assert ndimage.label(image < 128, structure=np.ones((3, 3)))[1] == 1  # one piece of ink
+        assert recognizer.read_number(image).text == text
+
+
+def test_a_stray_dot_is_ignored(recognizer):
+    image = drawn([*SEVEN, [(140, 170)], *shifted(ZERO, 180)])
+    reading = recognizer.read_number(image)
+    assert reading.text == "70" and len(reading.boxes) == 2
+
+
+def test_one_digit_is_read_exactly_as_predict_reads_it(recognizer):
+    for strokes in (SEVEN, FOUR_TWO_STROKES, ZERO):
+        image = drawn(strokes, size=(200, 200))
+        assert recognizer.read_number(image).text == str(recognizer.predict(image).digit)
+
+
+def test_blank_and_non_digit_images_read_no_number(recognizer):
+    assert recognizer.read_number(np.full((100, 300), 255, np.uint8)) == recognizer.read_number(
+        np.zeros((50, 50), np.float32) + 1.0
+    )
+    assert recognizer.read_number(np.full((100, 300), 255, np.uint8)).text == ""
+    for strokes in (
+        [[(40, 30), (40, 170), (130, 170)]],
+        [[(20, 170), (70, 30), (120, 170)], [(40, 110), (100, 110)]],
+    ):
+        reading = recognizer.read_number(drawn(strokes, size=(200, 200)))  # an L, an A
+        assert reading.text == "" and reading.digits == [] and reading.boxes == []
+
+
+def test_light_on_dark_and_files_are_read(recognizer, tmp_path):
+    from PIL import Image
+
+    image = drawn([*SEVEN, *shifted(ONE, 130)])
+    assert recognizer.read_number(255 - image).text == "71"
+    path = tmp_path / "number.png"
+    Image.fromarray(image).save(path)
+    assert recognizer.read_number(path).text == "71"
+
+
+def test_composed_numbers_are_read_right(recognizer, mnist):
+    """A small version of benchmarks/numbers.py (500 per set there): MNIST test digits and Hershey
+    drawings side by side, some touching."""
+    report = evaluate_numbers(recognizer, count=40, seed=7, mnist=mnist)
+    assert report["mnist"]["right"] >= 34, report["mnist"]["wrong"]
+    assert report["drawn"]["right"] >= 37, report["drawn"]["wrong"]
+
+
+def test_the_composers_say_what_they_wrote(mnist):
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        image, text = compose_from_mnist(mnist.test_images, mnist.test_labels, rng)
+        assert image.dtype == np.uint8 and 2 <= len(text) <= 5 and text.isdigit()
+        image, text = compose_drawn(rng)
+        assert image.dtype == np.uint8 and 2 <= len(text) <= 5 and (image < 128).any()
+
+
+def test_predict_number_on_the_command_line(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from .helpers import run_handdigit
+
+    path = tmp_path / "seventy-one.png"
+    Image.fromarray(drawn([*SEVEN, *shifted(ONE, 130)])).save(path)
+    result = run_handdigit("predict", "--number", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: 71  (7 ")
+    result = run_handdigit("predict", "--number", "--json", path)
+    line = json.loads(result.stdout)
+    assert line["number"] == "71" and [d["digit"] for d in line["digits"]] == [7, 1]
+    assert all(len(d["box"]) == 4 for d in line["digits"])
+    result = run_handdigit("predict", "--number", "--show", tmp_path / "views", path)
+    assert result.returncode == 1 and "does not go with --number" in result.stderr
