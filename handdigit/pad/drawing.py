@@ -7,7 +7,8 @@
     drawing.ink()                        # (280, 280) float32 paper-white image of the strokes, or None
     drawing.undo(); drawing.clear()
 
-Points are (x, y) in CSS pixels of a `size` x `size` canvas. Strokes keep every point and their pen
+Points are (x, y) in CSS pixels of a canvas `size` high and `width` wide (square by default; wider
+for a number of several digits: `resize`). Strokes keep every point and their pen
 width, so undo and a redraw repeat them exactly; the ink raster grows by the same segments as they
 arrive (`handdigit.preprocess.draw_stroke`), so a prediction never has to redraw the digit.
 While the pen moves, a prediction is due at most every `predict_interval` seconds; on pen-up, always.
@@ -36,15 +37,18 @@ MAX_POINTS = 50_000  # all strokes together; a second of drawing sends about 60
 class Drawing:
     """Pen strokes on a square canvas, their ink, and the pen's state."""
 
-    def __init__(self, size=CANVAS_SIZE, predict_interval=PREDICT_INTERVAL, clock=time.perf_counter):
-        self.size = size
+    def __init__(
+        self, size=CANVAS_SIZE, predict_interval=PREDICT_INTERVAL, clock=time.perf_counter, width=None
+    ):
+        self.size = size  # the canvas's height (and its width, unless `width` says otherwise)
+        self.width = width if width is not None else size
         self.predict_interval = predict_interval
         self._clock = clock
         self.strokes = []  # each a list of (x, y) points in CSS pixels
         self.widths = []  # the pen width (CSS pixels) of each stroke
         self.source = "drawing"  # what the pad shows: one of SOURCES
         self.background = None  # (H, W) uint8 image shown instead of strokes (an upload, a test digit)
-        self.coverage = np.zeros((size, size), np.float32)  # ink in [0, 1], grown segment by segment
+        self.coverage = np.zeros((size, self.width), np.float32)  # ink in [0, 1], grown segment by segment
         self.pen_is_down = False
         self.pen_ups = 0  # strokes finished so far (browser tests time pen-up to answer with it)
         self._last_prediction = -np.inf
@@ -64,7 +68,7 @@ class Drawing:
             return None
         if not (np.isfinite(x) and np.isfinite(y)) or self.points >= MAX_POINTS:
             return None
-        return (min(max(x, 0.0), float(self.size)), min(max(y, 0.0), float(self.size)))
+        return (min(max(x, 0.0), float(self.width)), min(max(y, 0.0), float(self.size)))
 
     @property
     def points(self):
@@ -79,7 +83,7 @@ class Drawing:
             width = float(width)
         except (TypeError, ValueError):
             return False
-        if point is None or not 0 < width <= self.size or len(self.strokes) >= MAX_STROKES:
+        if point is None or not 0 < width <= min(self.size, self.width) or len(self.strokes) >= MAX_STROKES:
             return False
         if self.source != "drawing":
             self.clear()
@@ -140,6 +144,12 @@ class Drawing:
         self.source = "drawing"
         self.coverage[:] = 0
 
+    def resize(self, width):
+        """A canvas `width` CSS pixels wide (the height stays): the drawing starts again."""
+        self.width = int(width)
+        self.coverage = np.zeros((self.size, self.width), np.float32)
+        self.clear()
+
     def show_image(self, background, source):
         """Show an image instead of strokes: background (H, W) uint8, paper white; source
         "upload" or "test digit"."""
@@ -151,7 +161,7 @@ class Drawing:
 
     # --- what to predict ----------------------------------------------------------------------
     def ink(self):
-        """The strokes as a (size, size) float32 image in [0, 1], dark ink on white paper (what a
+        """The strokes as a (size, width) float32 image in [0, 1], dark ink on white paper (what a
         canvas shows), or None when there is no stroke."""
         if not self.strokes:
             return None

@@ -91,3 +91,36 @@ def model_card(recognizer):
         if (weights_directory() / card["figures"][key]).is_file()
     ]
     return [widgets.HTML("<br>".join(lines)), gallery(figures), summary]
+
+
+FOOL_INTRO = (
+    "An adversarial example is an input changed slightly and on purpose so that a network answers "
+    "wrongly: many tiny pixel changes, each too faint to notice, all pushing the same way. Here the "
+    "network's own gradient finds the smallest such change to your drawing (as the network sees it)."
+)
+
+
+def fooled(attack, original):
+    """The original view, the change and the changed view, with the change's size and the new answer."""
+    scale = max(attack.linf, 1e-6)
+    change = colourize((attack.change / scale + 1) / 2, "RdBu_r")  # red: more ink, blue: less
+    if attack.fooled:
+        p = attack.prediction
+        verdict = (
+            f"Now read as <b>{p.digit}</b> ({p.confidence:.0%}) after changing each pixel by at most "
+            f"{attack.epsilon:.2f}: L2 size {attack.l2:.2f}, L∞ size {attack.linf:.2f}."
+        )
+    else:
+        verdict = f"Not fooled within a change of {attack.epsilon:.2f} per pixel (L2 {attack.l2:.2f})."
+    view = enlarge((255 * original).round().astype("uint8"), 5)
+    changed = enlarge((255 * attack.image).round().astype("uint8"), 5)
+    return [
+        widgets.HTML(f'<div class="hd-note hd-fool-result">{verdict}</div>'),
+        gallery(
+            [
+                picture(view, "What the network saw", 140),
+                picture(enlarge(change, 5), "The change (red: more ink, blue: less)", 140),
+                picture(changed, "The changed view", 140),
+            ]
+        ),
+    ]

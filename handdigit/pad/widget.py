@@ -13,7 +13,10 @@ every `drawing.PREDICT_INTERVAL` seconds) and always on pen-up.
 Elements carry stable CSS classes for browser tests: hd-canvas, hd-prediction (+ hd-unsure; +
 hd-not-a-digit, with empty text, when the drawing is not a digit, and the sentence in
 hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-greyed when not a
-digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling).
+digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling),
+hd-number-mode (a toggle: a wider canvas read as a number of several digits; .hd-prediction then
+holds the number, with class hd-number, and each digit is boxed on the canvas), hd-fool (the "Try to
+fool it" panel: hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result).
 """
 
 import functools
@@ -68,11 +71,13 @@ def _tolerant(handle_message):
 
 
 PIXEL_RATIO = 2  # backing store pixels per CSS pixel: sharp on high-DPI screens
+NUMBER_WIDTH = 2.5  # in number mode the canvas is this many times as wide as it is high
 DEFAULT_BRUSH = 18  # CSS pixels: strokes about as wide, relative to the digit, as MNIST's
 INK = "#1a1a1a"
 PAPER = "#ffffff"
 # Okabe-Ito blue and orange: told apart by colour-blind readers; the winner is also bold.
 BAR_COLOUR, WINNER_COLOUR, UNSURE_COLOUR = "#0072B2", "#E69F00", "#999999"
+BOX_COLOUR = "#D55E00"  # Okabe-Ito vermilion: the boxes of number mode
 
 STYLE = f"""
 <style>
@@ -98,6 +103,7 @@ STYLE = f"""
 .hd-bar.hd-winner .hd-fill {{ background: {WINNER_COLOUR}; opacity: 0.9; }}
 .hd-bar span {{ position: relative; }}
 .hd-status {{ font-size: 13px; color: #555; }}
+.hd-digits {{ font-size: 15px; color: #333; }}
 .hd-message {{ color: #b00020; font-size: 14px; min-height: 1.2em; }}
 .hd-caption {{ font-size: 13px; color: #444; margin: 4px 0 2px; }}
 .hd-pad img {{ image-rendering: pixelated; }}
@@ -127,6 +133,7 @@ class DigitPad(widgets.VBox):
         self.size = size
         self.drawing = Drawing(size)  # the model: strokes, image shown, pen state
         self.prediction = None  # the latest Prediction, or None before anything was drawn
+        self.reading = None  # in number mode: the latest NumberReading
         self._recognizer = recognizer
         self._ready = threading.Event()  # set when the network is loaded, or failed to load
         self._load_error = None
@@ -145,7 +152,7 @@ class DigitPad(widgets.VBox):
     def _build(self, brush):
         size = self.size
         self.canvas = MultiCanvas(
-            2,
+            3,  # paper, ink, and the boxes of number mode
             width=size * PIXEL_RATIO,
             height=size * PIXEL_RATIO,
             layout=widgets.Layout(width=f"{size}px", height=f"{size}px"),
@@ -200,6 +207,15 @@ class DigitPad(widgets.VBox):
         )
         self.test_button.add_class("hd-random")
         self.test_button.on_click(lambda _: self.show_test_digit())
+        self.number_mode = widgets.ToggleButton(
+            value=False,
+            description="Number mode",
+            icon="list-ol",
+            tooltip="Write a number of several digits on a wider canvas",
+        )
+        self.number_mode.add_class("hd-number-mode")
+        self.number_mode.layout.width = "auto"
+        self.number_mode.observe(lambda change: self.set_number_mode(change["new"]), names="value")
         for button in (self.clear_button, self.undo_button, self.test_button):
             button.layout.width = "auto"
 
@@ -212,13 +228,34 @@ class DigitPad(widgets.VBox):
 
         self.inside = widgets.VBox()
         self.model_panel = widgets.VBox()
-        self.panels = widgets.Accordion(children=[self.inside, self.model_panel], selected_index=None)
+        self.fool_result = widgets.VBox()
+        fool_buttons = []
+        for method, label, tip in (
+            ("fgsm", "FGSM (one step)", "The fast gradient sign method: every pixel moved once"),
+            ("iterative", "Iterative (ten steps)", "Ten small gradient steps, within the same budget"),
+        ):
+            button = widgets.Button(description=label, tooltip=tip, layout=widgets.Layout(width="auto"))
+            button.add_class(f"hd-fool-{method}")
+            button.on_click(lambda _, method=method: self.try_to_fool(method))
+            fool_buttons.append(button)
+        self.fool_panel = widgets.VBox(
+            [
+                widgets.HTML(f'<div class="hd-note">{panels.FOOL_INTRO}</div>'),
+                widgets.HBox(fool_buttons),
+                self.fool_result,
+            ]
+        )
+        self.fool_panel.add_class("hd-fool")
+        self.panels = widgets.Accordion(
+            children=[self.inside, self.model_panel, self.fool_panel], selected_index=None
+        )
         self.panels.set_title(0, "Look inside the network")
         self.panels.set_title(1, "The model")
+        self.panels.set_title(2, "Try to fool it")
         self.panels.observe(self._on_panel, names="selected_index")
 
-        drawing = widgets.VBox(
-            [self.canvas, widgets.HBox([self.clear_button, self.undo_button])],
+        self.drawing_box = widgets.VBox(
+            [self.canvas, widgets.HBox([self.clear_button, self.undo_button, self.number_mode])],
             layout=widgets.Layout(width=f"{size + 10}px", margin="0 24px 8px 0"),
         )
         results = widgets.VBox(
@@ -239,7 +276,8 @@ class DigitPad(widgets.VBox):
             widgets.HTML(STYLE),
             self.status,
             widgets.HBox(
-                [drawing, results], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")
+                [self.drawing_box, results],
+                layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
             ),
             tools,
             widgets.HTML(f'<div class="hd-caption">{HELP}</div>'),
@@ -354,7 +392,7 @@ class DigitPad(widgets.VBox):
             self.drawing.clear()
             self.message.value = ""
             self._redraw_canvas()
-            self.prediction = None
+            self.prediction = self.reading = None
             self._refresh_outputs()
             self._refresh_inside()
 
@@ -381,6 +419,49 @@ class DigitPad(widgets.VBox):
             self._on_pen_up()
         return self.prediction
 
+    def set_number_mode(self, on):
+        """Number mode on: a canvas NUMBER_WIDTH times as wide, read as a number of several digits
+        (Recognizer.read_number), each digit boxed with what it was read as; off: one digit. The
+        drawing starts again either way."""
+        on = bool(on)
+        with self._lock:
+            if self.number_mode.value != on:
+                self.number_mode.value = on  # calls back here through the toggle's observer
+                return
+            width = round(NUMBER_WIDTH * self.size) if on else self.size
+            self.drawing.resize(width)
+            self.canvas.width = width * PIXEL_RATIO
+            self.canvas.layout.width = f"{width}px"
+            self.drawing_box.layout.width = f"{width + 10}px"
+            self.message.value = ""
+            self.prediction = self.reading = None
+            self._redraw_canvas()
+            self._refresh_outputs()
+            self._refresh_inside()
+
+    @_visitor_event
+    def try_to_fool(self, method="iterative"):
+        """Find the smallest change that makes the network misread the current digit (panel "Try
+        to fool it"); returns the Attack, or None when there is nothing to attack."""
+        with self._lock:
+            prediction = self.prediction
+            if self.number_mode.value:
+                problem = "Switch number mode off to fool one digit."
+            elif not self.ready:
+                problem = "The network is still loading."
+            elif prediction is None or prediction.digit is None:
+                problem = "Draw a digit first."
+            else:
+                problem = None
+            if problem:
+                self.fool_result.children = [
+                    widgets.HTML(f'<div class="hd-note hd-fool-result">{problem}</div>')
+                ]
+                return None
+            attack = self._recognizer.fool(prediction, method)
+            self.fool_result.children = panels.fooled(attack, prediction.input28)
+            return attack
+
     def predict_image(self, image, name="image", source="upload"):
         """Show any image the Recognizer reads (bytes, path, array...) with its prediction."""
         from handdigit.recognition.images import UnreadableImage, load_image
@@ -396,6 +477,9 @@ class DigitPad(widgets.VBox):
             self.drawing.show_image(np.round(255 * paper).astype(np.uint8), source)
             self.message.value = ""
             self._redraw_canvas()
+            if self.number_mode.value:
+                self._show_reading(paper)
+                return self.reading
             view = to_mnist(luminance, alpha)
             self._show_view(view)
             return self.prediction
@@ -437,12 +521,49 @@ class DigitPad(widgets.VBox):
             return
         image = self.drawing.ink()
         if image is None:
-            self.prediction = None
+            self.prediction = self.reading = None
+            self.canvas[2].clear()
             self._refresh_outputs()
+            return
+        if self.number_mode.value:
+            self._show_reading(image)
             return
         self._show_view(to_mnist(image))
 
+    def _show_reading(self, image):
+        """Number mode: read the number in `image` (paper white, in [0, 1]) and box its digits."""
+        if not self.ready:
+            self.reading = None
+            self._refresh_outputs(waiting=True)
+            return
+        self.reading = self._recognizer.read_number(image)
+        self.prediction = self.reading.digits[0] if self.reading.digits else None
+        boxes = self.canvas[2]
+        scale = self._background_scale() if self.drawing.source != "drawing" else (PIXEL_RATIO, 0, 0)
+        factor, left, top = scale
+        with hold_canvas():
+            boxes.clear()
+            boxes.stroke_style = BOX_COLOUR
+            boxes.fill_style = BOX_COLOUR
+            boxes.line_width = 2
+            boxes.font = f"{14 * PIXEL_RATIO}px sans-serif"
+            for prediction, (x0, y0, x1, y1) in zip(self.reading.digits, self.reading.boxes, strict=True):
+                boxes.stroke_rect(
+                    left + x0 * factor, top + y0 * factor, (x1 - x0) * factor, (y1 - y0) * factor
+                )
+                boxes.fill_text(str(prediction.digit), left + x0 * factor + 2, top + y0 * factor - 4)
+        self._refresh_outputs()
+
+    def _background_scale(self):
+        """(canvas pixels per image pixel, left, top) of the background image as painted."""
+        height, width = self.size * PIXEL_RATIO, self.drawing.width * PIXEL_RATIO
+        image_height, image_width = self.drawing.background.shape
+        scale = min(width / image_width, height / image_height)
+        shown_width, shown_height = max(1, round(image_width * scale)), max(1, round(image_height * scale))
+        return scale, (width - shown_width) // 2, (height - shown_height) // 2
+
     def _show_view(self, view, prepared=False):
+        self.reading = None  # one digit shown: no number
         if not self.ready:
             self.prediction = None
             self._refresh_outputs(waiting=True)
@@ -455,6 +576,9 @@ class DigitPad(widgets.VBox):
         self._refresh_outputs()
 
     def _refresh_outputs(self, waiting=False):
+        if self.number_mode.value and not waiting and self.reading is not None:
+            self._refresh_number_outputs()
+            return
         prediction = self.prediction
         if prediction is None or prediction.digit is None:
             if waiting and self._load_error is not None:
@@ -501,6 +625,23 @@ class DigitPad(widgets.VBox):
         self.bars.value = self._bars_html(prediction.probabilities, prediction.digit)
         self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
 
+    def _refresh_number_outputs(self):
+        """Number mode: .hd-prediction holds the number read; each digit's confidence below."""
+        reading = self.reading
+        digits = " · ".join(f"{p.digit} {p.confidence:.0%}" for p in reading.digits)
+        note = (
+            f'<span class="hd-digits">{len(reading.digits)} digits, left to right: {digits}</span>'
+            if reading.digits
+            else "No number here: write digits side by side."
+        )
+        self.answer.value = (
+            f'<div class="hd-answer" data-pen-ups="{self.drawing.pen_ups}">'
+            f'<span class="hd-prediction hd-number" aria-label="number read">{html.escape(reading.text)}</span>'
+            f'<span class="hd-confidence"></span></div><div class="hd-note">{note}</div>'
+        )
+        self.bars.value = self._bars_html(np.zeros(10), None, greyed=True)
+        self.view_image.value = png_bytes(np.zeros((140, 140), np.uint8))
+
     @staticmethod
     def _bars_html(probabilities, winner, greyed=False):
         rows = []
@@ -527,11 +668,11 @@ class DigitPad(widgets.VBox):
     def _redraw_canvas(self):
         """Paint the paper (and any background image) and every stroke; also for a new client."""
         paper, ink = self.canvas[0], self.canvas[1]
-        full = self.size * PIXEL_RATIO
         with hold_canvas():
             paper.clear()
             paper.fill_style = PAPER
-            paper.fill_rect(0, 0, full, full)
+            paper.fill_rect(0, 0, self.drawing.width * PIXEL_RATIO, self.size * PIXEL_RATIO)
+            self.canvas[2].clear()
             if self.drawing.background is not None:
                 paper.put_image_data(self._fitted_background(), 0, 0)
             ink.clear()
@@ -547,15 +688,15 @@ class DigitPad(widgets.VBox):
         """The background image scaled to fit the canvas (nearest neighbour), as RGB on white."""
         from PIL import Image
 
-        full = self.size * PIXEL_RATIO
+        height, width = self.size * PIXEL_RATIO, self.drawing.width * PIXEL_RATIO
         image = Image.fromarray(self.drawing.background)
-        scale = full / max(image.size)
+        scale = min(width / image.width, height / image.height)
         resample = Image.Resampling.NEAREST if scale >= 2 else Image.Resampling.LANCZOS
         image = image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample
         )
-        canvas = np.full((full, full), 255, np.uint8)
-        top, left = (full - image.height) // 2, (full - image.width) // 2
+        canvas = np.full((height, width), 255, np.uint8)
+        top, left = (height - image.height) // 2, (width - image.width) // 2
         canvas[top : top + image.height, left : left + image.width] = np.asarray(image)
         return np.repeat(canvas[:, :, None], 3, axis=2)
 

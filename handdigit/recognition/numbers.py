@@ -22,7 +22,8 @@ sheared upright (the shear that leaves the fewest columns with ink: leaning digi
    with paper between them paying up to MERGE_COST as that gap widens. So two halves of an 8 must
    each look more like a digit than the whole 8 does, a 1 broken in two pieces is read whole, and a
    1 beside a 0 is not read as one 6.
-5. **What is left out**: runs the rule calls "not a digit"; a whole part only when it scores
+5. **What is left out**: runs far shorter than the number's digits (a dash, a bar cut off a shape);
+   runs the rule calls "not a digit"; a whole part only when it scores
    RELAXED below the rule's threshold (beside other digits, a digit-sized mark is more likely an
    odd digit than a letter), a run cut out of a part as the rule says. (Cutting can make digit-like
    halves of a wide shape: a five-pointed star reads "88".)
@@ -56,6 +57,7 @@ SCORE_CAP = 40.0  # a run's score counts up to this: one very clear digit cannot
 NOT_A_DIGIT_COST = 10.0  # more for a run the rule calls "not a digit"
 MERGE_COST = 5.0  # reading two parts as one digit costs up to this, as the paper between them widens
 CLEAR_GAP = 0.25  # ... the full cost from a gap of this share of the typical height
+SHORTEST = 0.4  # a run less high than this share of the typical part's height is not a digit (a dash, a dot, a cut bar)
 RELAXED = 6.0  # inside a number, a run is left out only this far below the not-a-digit threshold
 MARGIN = 0.15  # paper around each run, as a share of its height, as a drawing has
 
@@ -117,18 +119,23 @@ def read_number(recognizer, image, polarity="auto"):
     predictions = dict(zip(spans, recognizer.predict_many([runs[span][0] for span in spans]), strict=True))
     merging = {span: MERGE_COST * min(1.0, runs[span][2] / (CLEAR_GAP * typical_height)) for span in spans}
     cut = {span: runs[span][3] for span in spans}
-    chosen = _best_reading(recognizer, spans, predictions, merging, cut, len(edges))
+    short = {span: runs[span][1][3] - runs[span][1][1] < SHORTEST * typical_height for span in spans}
+    chosen = _best_reading(recognizer, spans, predictions, merging, cut, short, len(edges))
     if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):
         return _reading(
             [(recognizer.predict(image, polarity), runs[chosen[0]][1], 0.0)], recognizer.calibration
         )
     return _reading(
-        [(predictions[span], runs[span][1], -CUT_MARGIN if runs[span][3] else RELAXED) for span in chosen],
+        [
+            (predictions[span], runs[span][1], -CUT_MARGIN if runs[span][3] else RELAXED)
+            for span in chosen
+            if not short[span]
+        ],
         recognizer.calibration,
     )
 
 
-def _best_reading(recognizer, spans, predictions, merging, cut, edge_count):
+def _best_reading(recognizer, spans, predictions, merging, cut, short, edge_count):
     """The spans, from the first edge to the last, whose values (less what merging parts across
     a gap costs) add up highest."""
     best = {0: (0.0, [])}
@@ -146,7 +153,7 @@ def _best_reading(recognizer, spans, predictions, merging, cut, edge_count):
     return best.get(edge_count - 1, (0.0, []))[1]
 
 
-def _value(recognizer, prediction, cut=False):
+def _value(recognizer, prediction, cut=False, short=False):
     """What a run adds to a reading: its digit score (capped) less the cost of one more digit,
     and more if it is not a digit (for a run cut out of a part: unless it is clearly one)."""
     if prediction.digit is None:
@@ -156,7 +163,9 @@ def _value(recognizer, prediction, cut=False):
     else:  # no rule in the weights: the log-odds of the most probable digit
         confidence = min(prediction.confidence, 1 - 1e-9)
         score = float(np.log(confidence / (1 - confidence)))
-    doubtful = prediction.not_a_digit or (cut and _below(recognizer.calibration, prediction, -CUT_MARGIN))
+    doubtful = (
+        short or prediction.not_a_digit or (cut and _below(recognizer.calibration, prediction, -CUT_MARGIN))
+    )
     return min(score, SCORE_CAP) - SEGMENT_COST - (NOT_A_DIGIT_COST if doubtful else 0.0)
 
 

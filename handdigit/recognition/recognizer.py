@@ -149,6 +149,14 @@ class Recognizer:
 
         return read_number(self, image, polarity)
 
+    def fool(self, prediction, method="iterative"):
+        """The smallest change to `prediction`'s 28x28 view that makes the network answer another
+        digit ("fgsm" or "iterative"): an Attack (handdigit.recognition.adversarial)."""
+        from handdigit.recognition.adversarial import fool
+
+        with self._lock:  # the layers keep what backward needs between forward and backward
+            return fool(self, prediction, method)
+
     def predict_prepared(self, view):
         """The prediction for one image already in MNIST format, (28, 28) floats in [0, 1] or
         uint8 (an MNIST test digit, say): no preprocessing. An image without ink is "no digit"."""

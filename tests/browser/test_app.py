@@ -268,3 +268,45 @@ def test_an_l_a_star_and_a_letter_are_not_digits_and_a_seven_is(browser, app):
     assert "hd-not-a-digit" not in page.locator(".hd-prediction").get_attribute("class")
     assert page.locator(".hd-not-a-digit-note").count() == 0
     context.close()
+
+
+def test_number_mode_reads_a_number_of_several_digits(browser, app):
+    """The hd-number-mode toggle widens the canvas; .hd-prediction then holds the number read."""
+    context = browser.new_context(viewport={"width": 1300, "height": 950})
+    page, _ = open_pad(context, app.url, server=app)
+    page.locator(".hd-number-mode").click()
+    page.wait_for_function("() => document.querySelector('.hd-canvas').getBoundingClientRect().width > 600")
+    number = [
+        *[[(x - 40, y) for x, y in stroke] for stroke in SEVEN],
+        *[[(x + 150, y) for x, y in stroke] for stroke in ONE],
+        *[[(x + 360, y) for x, y in stroke] for stroke in FOUR],
+    ]
+    draw_and_wait(page, number)
+    page.wait_for_function(
+        "() => document.querySelector('.hd-prediction').innerText === '714'", timeout=60_000
+    )
+    page.screenshot(path=ARTIFACTS / "number-mode.png", full_page=True)
+    assert "hd-number" in page.locator(".hd-prediction").get_attribute("class")
+    assert "3 digits, left to right" in page.locator(".hd-note").inner_text()
+    page.locator(".hd-number-mode").click()  # back to one digit: a square canvas, a new drawing
+    page.wait_for_function("() => document.querySelector('.hd-canvas').getBoundingClientRect().width < 400")
+    draw_and_wait(page, SEVEN)
+    assert shown(page)["digit"] == "7"
+    context.close()
+
+
+def test_try_to_fool_it_shows_the_change_and_the_new_answer(browser, app):
+    context = browser.new_context(viewport={"width": 1200, "height": 1300})
+    page, _ = open_pad(context, app.url, server=app)
+    draw_and_wait(page, SEVEN)
+    assert shown(page)["digit"] == "7"
+    page.locator("span", has_text="Try to fool it").click()
+    page.locator(".hd-fool-iterative").click()
+    page.wait_for_selector(".hd-fool-result:has-text('Now read as')", timeout=60_000)
+    result = page.locator(".hd-fool-result").inner_text()
+    assert "L2 size" in result and "L∞ size" in result
+    assert page.locator(".hd-fool img").count() == 3
+    page.locator(".hd-fool").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "fool-it.png", full_page=True)
+    assert shown(page)["digit"] == "7"  # the drawing's answer stays
+    context.close()

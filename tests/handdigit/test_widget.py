@@ -290,3 +290,72 @@ def test_a_page_that_connects_late_is_sent_the_status_again(pad, monkeypatch):
     monkeypatch.setattr(pad.status, "send_state", lambda key=None: sent.append(key))
     send(pad, "client_ready")
     assert sent == ["value"] and "ready" in pad.status.value
+
+
+def shifted(strokes, dx):
+    return [[(x + dx, y) for x, y in stroke] for stroke in strokes]
+
+
+def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
+    draw_with_mouse(pad, SEVEN)
+    assert shown_digit(pad) == "7"
+    pad.number_mode.value = True  # the toggle, as a click sets it
+    assert "hd-number-mode" in pad.number_mode._dom_classes
+    assert (
+        pad.drawing.width == 700
+        and pad.canvas.width == 700 * PIXEL_RATIO
+        and pad.canvas.layout.width == "700px"
+    )
+    assert pad.drawing.is_empty and pad.reading is None and shown_digit(pad) == ""  # a new drawing
+    draw_with_mouse(pad, [*shifted(SEVEN, -40), *shifted(ONE, 150), *shifted(FOUR, 360)])
+    assert pad.reading.text == "714" and shown_digit(pad) == "714"
+    assert 'class="hd-prediction hd-number"' in pad.answer.value
+    assert "3 digits, left to right: 7" in pad.answer.value
+    lefts = [box[0] for box in pad.reading.boxes]
+    assert lefts == sorted(lefts) and lefts[0] < 100 < lefts[1] < 350 < lefts[2]
+    pad.undo()  # the 4's second stroke goes: no longer 714
+    assert pad.reading.text != "714"
+    pad.clear()
+    assert pad.reading is None and shown_digit(pad) == ""
+    pad.set_number_mode(False)
+    assert not pad.number_mode.value and pad.drawing.width == 280 and pad.canvas.width == 280 * PIXEL_RATIO
+    draw_with_mouse(pad, ONE)
+    assert shown_digit(pad) == "1" and pad.reading is None
+
+
+def test_an_uploaded_number_is_read_in_number_mode(pad):
+    from PIL import Image
+
+    pad.set_number_mode(True)
+    buffer = io.BytesIO()
+    Image.fromarray(rasterize([*SEVEN, *shifted(ZERO, 200)], (280, 520), 18)).save(buffer, format="PNG")
+    upload(pad, "seventy.png", buffer.getvalue())
+    assert pad.drawing.source == "upload" and pad.reading.text == "70" and shown_digit(pad) == "70"
+
+
+def test_try_to_fool_it_finds_a_small_change_that_flips_the_answer(pad):
+    assert "hd-fool" in pad.fool_panel._dom_classes
+    assert [c.description for c in pad.fool_panel.children[1].children] == [
+        "FGSM (one step)",
+        "Iterative (ten steps)",
+    ]
+    assert pad.try_to_fool("fgsm") is None and "Draw a digit first." in pad.fool_result.children[0].value
+    draw_with_mouse(pad, SEVEN)
+    before = pad.prediction
+    for method in ("fgsm", "iterative"):
+        attack = pad.try_to_fool(method)
+        assert attack.fooled and attack.prediction.digit != before.digit == 7
+        assert attack.linf <= attack.epsilon + 1e-6 and attack.epsilon <= 0.3
+        assert attack.image.min() >= 0 and attack.image.max() <= 1
+        np.testing.assert_allclose(attack.image - before.input28, attack.change, atol=1e-6)
+        # the changed view really reads as the new digit
+        assert pad.recognizer.predict_prepared(attack.image).digit == attack.prediction.digit
+        text = pad.fool_result.children[0].value
+        assert (
+            f"Now read as <b>{attack.prediction.digit}</b>" in text
+            and "L2 size" in text
+            and "L∞ size" in text
+        )
+    assert pad.prediction is before  # the drawing's own answer is unchanged
+    pad.set_number_mode(True)
+    assert pad.try_to_fool() is None and "number mode off" in pad.fool_result.children[0].value
