@@ -240,7 +240,7 @@ class DigitPad(widgets.VBox):
             fool_buttons.append(button)
         self.fool_panel = widgets.VBox(
             [
-                widgets.HTML(f'<div class="hd-note">{panels.FOOL_INTRO}</div>'),
+                widgets.HTML(f'<div class="hd-caption hd-fool-intro">{panels.FOOL_INTRO}</div>'),
                 widgets.HBox(fool_buttons),
                 self.fool_result,
             ]
