@@ -10,6 +10,9 @@ every visitor, and shows only its widgets. On top of Voila's defaults HandDigit 
 - the kernel websocket's frame parsers checked before they loop (handdigit.pad.guards), and
   messages up to 64 MiB (uploads of up to 25 MiB reach the pad, which explains a bigger one);
 - no tracebacks sent to visitors, and nothing fetched from the internet;
+- what a visitor teaches the pad (handdigit.pad.teaching) is kept in the user's data directory on
+  127.0.0.1 (one user, their own machine), and only in that visitor's kernel when other hosts are
+  served, so that it never changes what others see;
 - the address and port checked before Voila starts, so the URL printed is the one served.
 """
 
@@ -150,7 +153,14 @@ def run(
         except OSError as error:
             raise AddressError(f"--host {host}: cannot listen there ({error.strerror or error})") from None
     check_address(host, port)
-    if host not in LOCAL_HOSTS:
+    from handdigit.pad.personal import SESSION_ONLY_VARIABLE
+
+    if host in LOCAL_HOSTS:
+        os.environ.pop(SESSION_ONLY_VARIABLE, None)
+    else:
+        os.environ[SESSION_ONLY_VARIABLE] = (
+            "1"  # the kernels inherit it: teaching stays in each visitor's pad
+        )
         print(
             f"handdigit app: warning: serving on {host}: anyone who can reach this machine can use the app, "
             "and each visitor runs a Python kernel here.",

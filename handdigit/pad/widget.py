@@ -16,7 +16,9 @@ hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-g
 digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling),
 hd-number-mode (a toggle: a wider canvas read as a number of several digits; .hd-prediction then
 holds the number, with class hd-number, and each digit is boxed on the canvas), hd-fool (the "Try to
-fool it" panel: hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result).
+fool it" panel: hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result), and the
+"Teach it your handwriting" box (handdigit.pad.teaching_view: hd-correct buttons with data-digit,
+hd-teach, hd-reset, hd-export, hd-import, hd-teach-status, hd-teach-result, hd-forgetting).
 """
 
 import functools
@@ -32,6 +34,7 @@ from ipycanvas import MultiCanvas, hold_canvas
 from handdigit.pad import activity, panels
 from handdigit.pad.drawing import CANVAS_SIZE, Drawing
 from handdigit.pad.pictures import enlarge, png_bytes
+from handdigit.pad.teaching_view import TeachingBox
 from handdigit.preprocess import to_mnist
 
 LOG = logging.getLogger("handdigit.pad")
@@ -123,12 +126,26 @@ HELP = (
 class DigitPad(widgets.VBox):
     """A drawing pad with live predictions, the network's view and a look inside the network."""
 
-    def __init__(self, recognizer=None, brush=DEFAULT_BRUSH, size=CANVAS_SIZE, warm_up=True, data_dir=None):
-        """recognizer: default the shipped weights; warm_up: load and compile in a background
-        thread (the status says when the pad is ready); data_dir: MNIST for "random test digit"
-        (default: $HANDDIGIT_DATA, or the download cache)."""
+    def __init__(
+        self,
+        recognizer=None,
+        brush=DEFAULT_BRUSH,
+        size=CANVAS_SIZE,
+        warm_up=True,
+        data_dir=None,
+        user_dir=None,
+    ):
+        """recognizer: default the shipped weights (or those you taught it, if any); warm_up: load
+        and compile in a background thread (the status says when the pad is ready); data_dir: MNIST
+        for "random test digit" and for teaching's replay (default: $HANDDIGIT_DATA, or the
+        download cache); user_dir: where your examples and taught weights are kept (default
+        $HANDDIGIT_USER_DIR or your data directory; "session": in this pad only)."""
         super().__init__()
+        from handdigit.pad.personal import PersonalStore
+
         self.data_dir = data_dir
+        self.store = PersonalStore.for_pad(user_dir)
+        self._own_recognizer = recognizer is not None
         self.add_class("hd-pad")
         self.size = size
         self.drawing = Drawing(size)  # the model: strokes, image shown, pen state
@@ -246,6 +263,11 @@ class DigitPad(widgets.VBox):
             ]
         )
         self.fool_panel.add_class("hd-fool")
+        if self.store.on_disk:
+            where = f"Kept in {html.escape(str(self.store.directory))}."
+        else:
+            where = "Kept in this page only: export them to keep them."
+        self.teaching = TeachingBox(self._current_example, self._use_recognizer, where)
         self.panels = widgets.Accordion(
             children=[self.inside, self.model_panel, self.fool_panel], selected_index=None
         )
@@ -281,6 +303,7 @@ class DigitPad(widgets.VBox):
             ),
             tools,
             widgets.HTML(f'<div class="hd-caption">{HELP}</div>'),
+            self.teaching,
             self.panels,
         ]
 
@@ -290,18 +313,26 @@ class DigitPad(widgets.VBox):
 
     # --- the network ----------------------------------------------------------------------
     def _warm_up(self):
+        from handdigit.pad.teaching import Teacher
+
         try:
             if self._recognizer is None:
                 from handdigit.recognition.recognizer import Recognizer
 
                 self._recognizer = Recognizer.load()
             self._recognizer.warmup()
+            teacher = Teacher(
+                self.store, self._recognizer, self._load_mnist, keep_taught=not self._own_recognizer
+            )
+            note = teacher.restore()
+            self._recognizer = teacher.recognizer
         except Exception as error:  # shown on the page: the pad cannot predict at all
             self._load_error = error
             self.status.value = self._status_html(f"cannot load the network: {error}")
             self._ready.set()
             return
         self._ready.set()
+        self.teaching.set_teacher(teacher, note)
         self.status.value = self._status_html("ready")
         if self.panels.selected_index == 1 and not self.model_panel.children:
             self.model_panel.children = self._model_children()
@@ -508,11 +539,58 @@ class DigitPad(widgets.VBox):
 
     def _mnist_test_set(self):
         if self._test_set is None:
-            from handdigit.data import load_mnist
-
-            mnist = load_mnist(self.data_dir)
+            mnist = self._load_mnist()
             self._test_set = (mnist.test_images, mnist.test_labels)
         return self._test_set
+
+    def _load_mnist(self):
+        from handdigit.data import load_mnist
+
+        return load_mnist(self.data_dir, progressbar=False)
+
+    # --- teaching -------------------------------------------------------------------------
+    def correct(self, digit):
+        """ "It is really a `digit`": keep the current drawing in your personal set (what the
+        hd-correct buttons do); returns the set's size, or None (the reason is shown)."""
+        return self.teaching.correct(digit)
+
+    def teach(self, background=True):
+        """Teach the network your examples (the hd-teach button); with background=False wait and
+        return the TeachingReport."""
+        return self.teaching.teach(background=background)
+
+    def reset_weights(self):
+        """Answer with the shipped weights again (the hd-reset button); your examples stay."""
+        self.teaching.reset()
+
+    def _current_example(self):
+        """The drawing to keep as an example: (H, W) uint8, paper white; or why there is none."""
+        with self._lock:
+            if self.number_mode.value:
+                return "Switch number mode off to correct one digit at a time."
+            if self.drawing.source != "drawing":
+                return self.drawing.background.copy()
+            image = self.drawing.ink()
+            if image is None:
+                return "Draw a digit first, then click the digit it really is."
+            return np.round(255 * image).astype(np.uint8)
+
+    def _use_recognizer(self, recognizer):
+        """Answer with `recognizer` from now on (taught or reset), and answer the drawing again."""
+        with self._lock:
+            self._recognizer = recognizer
+            self.model_panel.children = ()
+            if self.panels.selected_index == 1:
+                self.model_panel.children = self._model_children()
+            if self.drawing.is_empty:
+                return
+            if self.drawing.source == "drawing":
+                self._predict_drawing()
+            elif self.number_mode.value:
+                self._show_reading(self.drawing.background.astype(np.float32) / 255)
+            elif self.prediction is not None and self.prediction.digit is not None:
+                self._show_view(self.prediction.input28, prepared=True)
+            self._refresh_inside()
 
     # --- outputs --------------------------------------------------------------------------
     def _predict_drawing(self):
@@ -576,6 +654,12 @@ class DigitPad(widgets.VBox):
         self._refresh_outputs()
 
     def _refresh_outputs(self, waiting=False):
+        self.teaching.set_correctable(
+            not waiting
+            and not self.number_mode.value
+            and self.prediction is not None
+            and self.prediction.digit is not None
+        )
         if self.number_mode.value and not waiting and self.reading is not None:
             self._refresh_number_outputs()
             return

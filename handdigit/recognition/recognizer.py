@@ -149,15 +149,16 @@ class Recognizer:
 
         return read_number(self, image, polarity)
 
-    def learn(self, images, labels, steps=None):
+    def learn(self, images, labels, steps=None, mnist=None, progress=None):
         """A new Recognizer taught your handwriting: fine-tuned on `images` (anything predict
         accepts, or (N, 28, 28) MNIST-format arrays) with int `labels`, mixed with MNIST replay so
         that it forgets nothing; this one is unchanged and nothing is written to disk
         (handdigit.recognition.learning). MNIST is found the usual way ($HANDDIGIT_DATA, the cache,
-        a download), with a clear error when it cannot be."""
+        a download), with a clear error when it cannot be, unless `mnist` (a handdigit.data.Mnist)
+        is given; `progress(step, steps)` is called after every step."""
         from handdigit.recognition.learning import learn
 
-        return learn(self, images, labels, steps)
+        return learn(self, images, labels, steps, mnist=mnist, progress=progress)
 
     def fool(self, prediction, method="iterative"):
         """The smallest change to `prediction`'s 28x28 view that makes the network answer another

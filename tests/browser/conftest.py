@@ -130,10 +130,10 @@ class Server:
             self.process.wait(timeout=15)
 
 
-def start_app(tmp_path, *options):
+def start_app(tmp_path, *options, environment=None):
     server = Server(
         [sys.executable, "-m", "handdigit", "app", "--port", "0", "--no-browser", *options],
-        private_jupyter_environment(tmp_path),
+        {**private_jupyter_environment(tmp_path), **(environment or {})},
         r"HandDigit is running at (http://\S+)",
     )
     server.listening_after = server.wait_until_answering("/voila/static/voila.js")
