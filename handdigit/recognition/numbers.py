@@ -57,6 +57,8 @@ SCORE_CAP = 40.0  # a run's score counts up to this: one very clear digit cannot
 NOT_A_DIGIT_COST = 10.0  # more for a run the rule calls "not a digit"
 MERGE_COST = 5.0  # reading two parts as one digit costs up to this, as the paper between them widens
 CLEAR_GAP = 0.25  # ... the full cost from a gap of this share of the typical height
+CROSSING_COST = 10.0  # a cut through more than FREE_CROSSINGS strokes pays this for each one more
+FREE_CROSSINGS = 1  # (touching digits meet at one place; a cut down the middle of a 0 crosses two)
 SHORTEST = 0.4  # a run less high than this share of the typical part's height is not a digit (a dash, a dot, a cut bar)
 RELAXED = 6.0  # inside a number, a run is left out only this far below the not-a-digit threshold
 MARGIN = 0.15  # paper around each run, as a share of its height, as a drawing has
@@ -105,7 +107,7 @@ def read_number(recognizer, image, polarity="auto"):
     parts = _grouped(_without_specks(_pieces(labels, ink, ndimage.find_objects(labels))))
     owner = ndimage.grey_dilation(labels, size=(3, 3))  # faint edges go with the stroke beside them
     typical_height = float(np.median([part.height for part in parts]))
-    edges = _edges(ink, labels, parts)
+    edges, crossings = _edges(ink, labels, parts)
     runs = {}
     widest = MAX_DIGIT_WIDTH * typical_height
     for i in range(len(edges)):
@@ -120,7 +122,7 @@ def read_number(recognizer, image, polarity="auto"):
     merging = {span: MERGE_COST * min(1.0, runs[span][2] / (CLEAR_GAP * typical_height)) for span in spans}
     cut = {span: runs[span][3] for span in spans}
     short = {span: runs[span][1][3] - runs[span][1][1] < SHORTEST * typical_height for span in spans}
-    chosen = _best_reading(recognizer, spans, predictions, merging, cut, short, len(edges))
+    chosen = _best_reading(recognizer, spans, predictions, merging, cut, short, crossings)
     if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):
         return _reading(
             [(recognizer.predict(image, polarity), runs[chosen[0]][1], 0.0)], recognizer.calibration
@@ -135,14 +137,16 @@ def read_number(recognizer, image, polarity="auto"):
     )
 
 
-def _best_reading(recognizer, spans, predictions, merging, cut, short, edge_count):
+def _best_reading(recognizer, spans, predictions, merging, cut, short, crossings):
     """The spans, from the first edge to the last, whose values (less what merging parts across
-    a gap costs) add up highest."""
+    a gap costs, and what cutting through strokes costs) add up highest."""
+    edge_count = len(crossings)
     best = {0: (0.0, [])}
     for j in range(1, edge_count):
+        through = CROSSING_COST * max(0, crossings[j] - FREE_CROSSINGS) if j < edge_count - 1 else 0.0
         options = [
             (
-                best[i][0] + _value(recognizer, predictions[(i, j)], cut[(i, j)]) - merging[(i, j)],
+                best[i][0] + _value(recognizer, predictions[(i, j)], cut[(i, j)]) - merging[(i, j)] - through,
                 [*best[i][1], (i, j)],
             )
             for (i, end) in spans
@@ -239,18 +243,19 @@ def _edges(ink, labels, parts):
     into each other), the last part's right."""
     height = ink.shape[0]
     edges = {parts[0].x0: np.full(height, parts[0].x0), parts[-1].x1: np.full(height, parts[-1].x1)}
+    crossings = dict.fromkeys(edges, 0)
     for index, part in enumerate(parts):
         if part.width > SPLIT_FROM * part.height:
             cuts = _cuts(ink, labels, part)
             part.cuttable = bool(cuts)
             for cut in cuts:
-                edges[cut] = _cut_path(ink, labels, part, cut)
+                edges[cut], crossings[cut] = _cut_path(ink, labels, part, cut)
         if index + 1 < len(parts):
             following = parts[index + 1]
             between = (part.x1 + following.x0) / 2  # the gap's middle, kept between the two centres
             column = int(round(min(max(between, part.centre + 1), following.centre - 1)))
-            edges[column] = np.full(height, column)
-    return [edges[column] for column in sorted(edges)]
+            edges[column], crossings[column] = np.full(height, column), 0
+    return [edges[column] for column in sorted(edges)], [crossings[column] for column in sorted(edges)]
 
 
 def _cut_path(ink, labels, part, column):
@@ -274,7 +279,8 @@ def _cut_path(ink, labels, part, column):
         path[row - 1] = came_from[row, path[row]]
     boundary = np.full(ink.shape[0], column)
     boundary[rows] = left + path
-    return boundary
+    crossed = cost[np.arange(len(path)), path] - STRAIGHTNESS * np.abs(left + path - column) > INK_LEVEL
+    return boundary, int(np.count_nonzero(crossed[1:] & ~crossed[:-1]) + crossed[0])
 
 
 def _cuts(ink, labels, part, count=16):
