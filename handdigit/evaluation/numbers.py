@@ -18,8 +18,9 @@ import numpy as np
 SOURCES = ("mnist", "drawn")
 
 
-def compose_from_mnist(images, labels, rng):
-    """(image (H, W) uint8 dark on white, the digits as text) of one number from MNIST digits."""
+def compose_from_mnist(images, labels, rng, with_indices=False):
+    """(image (H, W) uint8 dark on white, the digits as text) of one number from MNIST digits
+    (and the digits' indices in `images` when `with_indices`)."""
     from PIL import Image
 
     count = int(rng.integers(2, 6))
@@ -47,7 +48,8 @@ def compose_from_mnist(images, labels, rng):
         x = max(0, x + piece.shape[1] + int(rng.integers(-2, int(0.5 * tallest) + 1)))
     canvas = canvas[:, : x + 20]
     text = "".join(str(labels[index]) for index in chosen)
-    return (255 * (1 - np.clip(canvas, 0, 1))).astype(np.uint8), text
+    image = (255 * (1 - np.clip(canvas, 0, 1))).astype(np.uint8)
+    return (image, text, chosen) if with_indices else (image, text)
 
 
 def compose_drawn(rng):
@@ -85,20 +87,24 @@ def compose_drawn(rng):
 
 def evaluate_numbers(recognizer, count=500, seed=2026, mnist=None, sources=SOURCES):
     """{source: {"right", "count", "by_length": {n: [right, count]}, "wrong": [(truth, read)],
-    "ms_per_number"}} of `count` composed numbers per source."""
+    "ms_per_number"}} of `count` composed numbers per source; for "mnist" also "alone": [right,
+    count] of the numbers whose every digit the recognizer reads right on its own (what the
+    segmentation gets right when the digits themselves are no obstacle)."""
     if "mnist" in sources and mnist is None:
         from handdigit.data import load_mnist
 
         mnist = load_mnist()
+    if "mnist" in sources:
+        read_alone = recognizer.predict_proba(mnist.test_images).argmax(axis=1) == mnist.test_labels
     report = {}
     for number, source in enumerate(sources):
         rng = np.random.default_rng([seed, number])
-        right, by_length, wrong, seconds = 0, {}, [], 0.0
+        right, by_length, wrong, seconds, alone = 0, {}, [], 0.0, [0, 0]
         for _ in range(count):
             if source == "mnist":
-                image, truth = compose_from_mnist(mnist.test_images, mnist.test_labels, rng)
+                image, truth, chosen = compose_from_mnist(mnist.test_images, mnist.test_labels, rng, True)
             else:
-                image, truth = compose_drawn(rng)
+                (image, truth), chosen = compose_drawn(rng), None
             started = time.perf_counter()
             text = recognizer.read_number(image).text
             seconds += time.perf_counter() - started
@@ -106,6 +112,9 @@ def evaluate_numbers(recognizer, count=500, seed=2026, mnist=None, sources=SOURC
             tally[0] += text == truth
             tally[1] += 1
             right += text == truth
+            if chosen is not None and read_alone[chosen].all():
+                alone[0] += text == truth
+                alone[1] += 1
             if text != truth:
                 wrong.append((truth, text))
         report[source] = {
@@ -114,5 +123,6 @@ def evaluate_numbers(recognizer, count=500, seed=2026, mnist=None, sources=SOURC
             "by_length": dict(sorted(by_length.items())),
             "wrong": wrong,
             "ms_per_number": 1000 * seconds / count,
+            **({"alone": alone} if source == "mnist" else {}),
         }
     return report

@@ -19,9 +19,11 @@ sheared upright (the shear that leaves the fewest columns with ink: leaning digi
    is read by the network; the reading chosen is the sequence of runs whose scores (how much each
    looks like a digit, on the weights' not-a-digit scale) add up highest, each run paying
    SEGMENT_COST (a run that is not a digit NOT_A_DIGIT_COST more), and a run that takes in parts
-   with paper between them paying up to MERGE_COST as that gap widens. So two halves of an 8 must
-   each look more like a digit than the whole 8 does, a 1 broken in two pieces is read whole, and a
-   1 beside a 0 is not read as one 6.
+   with paper between them paying up to MERGE_COST as that gap widens; a cut whose path crosses
+   more than FREE_CROSSINGS strokes pays CROSSING_COST for each one more (touching digits meet at
+   one place; a cut down the middle of a 0 or an 8 crosses two strokes). So two halves of an 8
+   must each look more like a digit than the whole 8 does, a 1 broken in two pieces is read whole,
+   and a 1 beside a 0 is not read as one 6.
 5. **What is left out**: runs far shorter than the number's digits (a dash, a bar cut off a shape);
    runs the rule calls "not a digit"; a whole part only when it scores
    RELAXED below the rule's threshold (beside other digits, a digit-sized mark is more likely an
@@ -57,7 +59,7 @@ SCORE_CAP = 40.0  # a run's score counts up to this: one very clear digit cannot
 NOT_A_DIGIT_COST = 10.0  # more for a run the rule calls "not a digit"
 MERGE_COST = 5.0  # reading two parts as one digit costs up to this, as the paper between them widens
 CLEAR_GAP = 0.25  # ... the full cost from a gap of this share of the typical height
-CROSSING_COST = 10.0  # a cut through more than FREE_CROSSINGS strokes pays this for each one more
+CROSSING_COST = 5.0  # a cut through more than FREE_CROSSINGS strokes pays this for each one more
 FREE_CROSSINGS = 1  # (touching digits meet at one place; a cut down the middle of a 0 crosses two)
 SHORTEST = 0.4  # a run less high than this share of the typical part's height is not a digit (a dash, a dot, a cut bar)
 RELAXED = 6.0  # inside a number, a run is left out only this far below the not-a-digit threshold
@@ -342,18 +344,21 @@ def _run(ink, labels, owner, parts, start, stop, offsets):
             between = np.ones((part.height, ink.shape[1]), bool)
         else:
             continue
+        strokes = np.isin(labels[rows], part.labels)
+        if part.cuttable and not (strokes & between).any():
+            continue  # none of this part's strokes lies between the edges
         inside.append(part)
-        mine = np.isin(labels[rows], part.labels) | ((labels[rows] == 0) & np.isin(owner[rows], part.labels))
+        mine = strokes | ((labels[rows] == 0) & np.isin(owner[rows], part.labels))
         mask[rows] |= mine & between
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
         return None
     y0, y1, x0, x1 = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    pixel_rows, pixel_columns = np.nonzero(mask)
+    original_columns = pixel_columns - offsets[pixel_rows]  # back from the upright image
+    box = (int(original_columns.min()), int(y0), int(original_columns.max()) + 1, int(y1))
     run_ink = np.where(mask[y0:y1, x0:x1], ink[y0:y1, x0:x1], 0.0)
     margin = max(2, int(MARGIN * (y1 - y0)))
     gaps = [b.x0 - a.x1 for a, b in zip(inside, inside[1:], strict=False)]
     image = 1.0 - np.pad(run_ink, margin).astype(np.float32)
-    pixel_rows, pixel_columns = np.nonzero(mask)
-    original_columns = pixel_columns - offsets[pixel_rows]  # back from the upright image
-    box = (int(original_columns.min()), int(y0), int(original_columns.max()) + 1, int(y1))
     return image, box, max([0, *gaps]), any(part.cuttable for part in inside)

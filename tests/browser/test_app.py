@@ -270,6 +270,11 @@ def test_an_l_a_star_and_a_letter_are_not_digits_and_a_seven_is(browser, app):
     context.close()
 
 
+def shifted_two(dx):
+    """A 2 drawn in one stroke, moved `dx` pixels to the right."""
+    return [[(x + dx, y) for x, y in [(70, 90), (110, 50), (170, 55), (185, 110), (80, 240), (205, 238)]]]
+
+
 def test_number_mode_reads_a_number_of_several_digits(browser, app):
     """The hd-number-mode toggle widens the canvas; .hd-prediction then holds the number read."""
     context = browser.new_context(viewport={"width": 1300, "height": 950})
@@ -288,6 +293,12 @@ def test_number_mode_reads_a_number_of_several_digits(browser, app):
     page.screenshot(path=ARTIFACTS / "number-mode.png", full_page=True)
     assert "hd-number" in page.locator(".hd-prediction").get_attribute("class")
     assert page.locator(".hd-digits").inner_text().startswith("3 digits, left to right")
+    page.locator(".hd-clear").click()
+    page.wait_for_function("() => document.querySelector('.hd-prediction').innerText === ''")
+    draw_and_wait(page, [*[[(x + 40, y) for x, y in stroke] for stroke in FOUR], *shifted_two(260)])
+    page.wait_for_function(
+        "() => document.querySelector('.hd-prediction').innerText === '42'", timeout=60_000
+    )
     page.locator(".hd-number-mode").click()  # back to one digit: a square canvas, a new drawing
     page.wait_for_function("() => document.querySelector('.hd-canvas').getBoundingClientRect().width < 400")
     draw_and_wait(page, SEVEN)
