@@ -13,6 +13,7 @@ of MNIST test digits before and after (the forgetting meter: Recognizer.learn mi
 into every batch so that this stays put).
 """
 
+import hashlib
 import threading
 import time
 import weakref
@@ -60,6 +61,7 @@ class Teacher:
         self.store = store
         self.keep_taught = keep_taught
         self.base = base
+        self.base_id = _sha256(base.weights_path)
         self._load_mnist = load_mnist
         self._mnist = None
         self._sample_scores = weakref.WeakKeyDictionary()  # recognizer: MNIST-sample accuracy
@@ -75,9 +77,9 @@ class Teacher:
         if not self.keep_taught:
             return None
         try:
-            taught = self.store.load_taught()
-        except Exception as error:  # a damaged or foreign file: say so, keep the shipped weights
-            return f"Your taught weights could not be loaded ({error}); the shipped ones answer"
+            taught = self.store.load_taught(self.base_id)
+        except Exception as error:  # damaged, foreign, or taught from older weights: keep the shipped ones
+            return f"Your taught weights were not loaded ({error}); the shipped ones answer"
         if taught is not None:
             self.recognizer, self.taught = taught, True
         return None
@@ -101,7 +103,10 @@ class Teacher:
             mnist_before = self.mnist_accuracy(self.recognizer)
             steps = learning.DEFAULT_STEPS if steps is None else steps
             start = time.perf_counter()
-            taught = self.base.learn(images, labels, steps=steps, mnist=mnist, progress=progress)
+            try:
+                taught = self.base.learn(images, labels, steps=steps, mnist=mnist, progress=progress)
+            except ValueError as error:  # an example it cannot use (a blank one put there by hand)
+                raise TeachingError(f"Teaching cannot use your examples: {error}") from error
             seconds = time.perf_counter() - start
             report = TeachingReport(
                 examples=len(labels),
@@ -113,7 +118,7 @@ class Teacher:
                 seconds=seconds,
             )
             if self.keep_taught:
-                self.store.save_taught(taught)
+                self.store.save_taught(taught, self.base_id)
             self.recognizer, self.taught, self.last_report = taught, True, report
             return report
         finally:
@@ -149,3 +154,10 @@ class Teacher:
             except Exception as error:
                 raise TeachingError(f"Teaching needs MNIST for replay: {error}") from error
         return self._mnist
+
+
+def _sha256(path):
+    """The SHA-256 of the weights file teaching starts from ("" for weights not from a file)."""
+    if path is None or not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -11,25 +11,46 @@ Teaching runs in a background thread, so the pad keeps answering (with the old n
 """
 
 import base64
+import functools
 import html
 import logging
 import threading
 
 import ipywidgets as widgets
 
+from handdigit.pad import activity
 from handdigit.pad.digit_buttons import DigitButtons
 from handdigit.pad.personal import PersonalSetError
 from handdigit.pad.teaching import FORGETTING_SAMPLE, TeachingError
 
 LOG = logging.getLogger("handdigit.pad")
 MAX_IMPORT_BYTES = 50 << 20
+MAX_EXPORT_LINK_BYTES = 30 << 20  # a data: link larger than this would strain the page and the websocket
 PROGRESS_EVERY = 5  # steps between progress bar updates: a message to the page each time
 
 TEACH_HELP = (
     "When the network misreads your drawing, click the digit it really is: the drawing joins your "
     "examples. <i>Teach</i> fine-tunes the network's dense layers on them, each batch mixed with "
-    "MNIST digits so that it forgets nothing it knew (about 15 seconds)."
+    "MNIST digits so that it forgets little of what it knew (about 15 seconds; the forgetting meter "
+    "shows how little)."
 )
+
+
+def _box_event(action):
+    """An action of the box that never leaves the visitor without a word: an unexpected error goes
+    to the server's log, the status says one sentence."""
+
+    @functools.wraps(action)
+    def guarded(self, *args, **kwargs):
+        try:
+            return action(self, *args, **kwargs)
+        except Exception:
+            LOG.exception("DigitPad: %s failed", action.__name__)
+            self._say("Something went wrong with that; please try again.", alert=True)
+            return None
+
+    return guarded
+
 
 STYLE = """
 <style>
@@ -52,22 +73,22 @@ class TeachingBox(widgets.VBox):
     ((H, W) uint8, paper white) or a sentence saying why there is none; `use(recognizer)` makes
     the pad answer with another network."""
 
-    def __init__(self, example, use, where):
+    def __init__(self, example, use, where, base_name="the shipped weights"):
         super().__init__()
         self.add_class("hd-teach-box")
-        self._example, self._use, self._where = example, use, where
+        self._example, self._use, self._where, self._base_name = example, use, where, base_name
         self.teacher = None
         self.thread = None
         self.buttons = DigitButtons(self.correct, label="Wrong? It is a:")
         self.teach_button = widgets.Button(
             description="Teach",
             icon="graduation-cap",
-            tooltip="Teach the network your examples (a few seconds)",
+            tooltip="Teach the network your examples (about 15 seconds)",
         )
         self.teach_button.add_class("hd-teach")
         self.teach_button.on_click(lambda _: self.teach())
         self.reset_button = widgets.Button(
-            description="Reset to the shipped weights",
+            description=f"Reset to {base_name}",
             icon="undo",
             tooltip="Forget what was taught; your examples stay",
         )
@@ -129,7 +150,7 @@ class TeachingBox(widgets.VBox):
         try:
             counts = self.teacher.store.counts()
         except PersonalSetError as error:
-            self._say(str(error), alert=True)
+            self._say(html.escape(str(error)), alert=True)
             return
         total = int(counts.sum())
         if total:
@@ -142,7 +163,7 @@ class TeachingBox(widgets.VBox):
         weights = (
             "Answering with the weights taught with your examples."
             if self.teacher.taught
-            else "Answering with the shipped weights."
+            else f"Answering with {self._base_name}."
         )
         note = f"{html.escape(note)}. " if note else ""
         self._say(f"{note}{examples} {weights} {self._where}", count=total)
@@ -153,6 +174,7 @@ class TeachingBox(widgets.VBox):
         self.status.value = f'<div class="hd-teach-status" role="{role}"{data}>{text}</div>'
 
     # --- actions --------------------------------------------------------------------------
+    @_box_event
     def correct(self, digit):
         """Keep the pad's current drawing as an example of `digit`."""
         if self.teacher is None:
@@ -164,16 +186,20 @@ class TeachingBox(widgets.VBox):
             count = self.teacher.correct(image, digit)
         except (PersonalSetError, OSError) as error:
             return self._say(f"Could not keep that drawing: {html.escape(str(error))}", alert=True)
+        activity.note_drawing()
         self.refresh(f"Kept your drawing as a {digit}: example {count}; click Teach to learn from them")
         return count
 
+    @_box_event
     def teach(self, background=True):
         """Teach in a background thread (or here, `background=False`, returning the report)."""
         if self.teacher is None:
             self._say("The network is still loading.", alert=True)
             return None
         if self.thread is not None and self.thread.is_alive():
+            self._say("Teaching is running already.", alert=True)
             return None
+        activity.note_drawing()
         self.teach_button.disabled = True
         self.teach_button.description = "Teaching…"
         self.progress.value, self.progress.max = 0, 1
@@ -191,6 +217,10 @@ class TeachingBox(widgets.VBox):
 
         try:
             report = self.teacher.teach(progress=progress)
+            self._use(self.teacher.recognizer)
+            self.result.value = report_html(report)
+            self.refresh()
+            return report
         except TeachingError as error:
             self._say(html.escape(str(error)), alert=True)
             return None
@@ -199,14 +229,11 @@ class TeachingBox(widgets.VBox):
             self._say("Teaching failed; please try again.", alert=True)
             return None
         finally:
-            self.teach_button.disabled = False
-            self.teach_button.description = "Teach"
             self.progress.layout.display = "none"
-        self._use(self.teacher.recognizer)
-        self.result.value = report_html(report)
-        self.refresh()
-        return report
+            self.teach_button.description = "Teach"
+            self.teach_button.disabled = False
 
+    @_box_event
     def reset(self):
         if self.teacher is None:
             return self._say("The network is still loading.", alert=True)
@@ -219,9 +246,10 @@ class TeachingBox(widgets.VBox):
             return self._say(f"Could not remove the taught weights: {html.escape(str(error))}", alert=True)
         self._use(self.teacher.recognizer)
         self.result.value = ""
-        self.refresh("Back to the shipped weights" if was_taught else "Already using the shipped weights")
+        self.refresh(f"Back to {self._base_name}" if was_taught else f"Already using {self._base_name}")
         return None
 
+    @_box_event
     def export(self):
         """A download link for the zip of the examples."""
         if self.teacher is None:
@@ -231,6 +259,12 @@ class TeachingBox(widgets.VBox):
             self.export_link.value = '<div class="hd-note hd-export-link">No examples to export yet.</div>'
             return None
         data = self.teacher.store.export_zip()
+        if len(data) > MAX_EXPORT_LINK_BYTES:
+            self.export_link.value = (
+                '<div class="hd-note hd-export-link">Your examples make too large a zip to download here: '
+                "in Python, <code>DigitPad().store.export_zip(path)</code> writes it.</div>"
+            )
+            return data
         encoded = base64.b64encode(data).decode("ascii")
         self.export_link.value = (
             f'<div class="hd-note"><a class="hd-export-link" download="handdigit-examples.zip" '
@@ -239,6 +273,7 @@ class TeachingBox(widgets.VBox):
         )
         return data
 
+    @_box_event
     def import_zip(self, data, name="zip file"):
         if self.teacher is None:
             return self._say("The network is still loading.", alert=True)
@@ -248,6 +283,7 @@ class TeachingBox(widgets.VBox):
             added = self.teacher.store.import_zip(data, name=name)
         except (PersonalSetError, OSError) as error:
             return self._say(f"Cannot import that file: {html.escape(str(error))}", alert=True)
+        activity.note_drawing()
         self.refresh(f"Imported {added} examples from {name}; click Teach to learn from them")
         return added
 

@@ -266,8 +266,9 @@ class DigitPad(widgets.VBox):
         if self.store.on_disk:
             where = f"Kept in {html.escape(str(self.store.directory))}."
         else:
-            where = "Kept in this page only: export them to keep them."
-        self.teaching = TeachingBox(self._current_example, self._use_recognizer, where)
+            where = "Kept in this page only, until your session ends: export them to keep them."
+        base_name = "the network given to the pad" if self._own_recognizer else "the shipped weights"
+        self.teaching = TeachingBox(self._current_example, self._use_recognizer, where, base_name)
         self.panels = widgets.Accordion(
             children=[self.inside, self.model_panel, self.fool_panel], selected_index=None
         )

@@ -154,10 +154,10 @@ def read_calibration(path):
     return Calibration.from_json(str(value), source=str(path))
 
 
-def save_with_calibration(model, path, calibration):
+def save_with_calibration(model, path, calibration, extra=None):
     """Write the model's weights file with `calibration` stored beside the network; an
     eleven-output network is stored as the seed's ten-output one and its not-a-digit head
-    (handdigit.recognition.head)."""
+    (handdigit.recognition.head); `extra` ({name: array}) is stored too."""
     from handdigit.recognition.head import split_head
 
     if calibration.score == "digit-odds" and model.output_shape[-1] != DIGITS + 1:
@@ -165,4 +165,4 @@ def save_with_calibration(model, path, calibration):
             'save_with_calibration: a "digit-odds" rule needs a network with a not-a-digit output'
         )
     digits, head = split_head(model)
-    return digits.save(path, extra={ENTRY: np.array(calibration.to_json()), **head})
+    return digits.save(path, extra={ENTRY: np.array(calibration.to_json()), **head, **(extra or {})})

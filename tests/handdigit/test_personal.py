@@ -196,16 +196,18 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
         PersonalStore(tmp_path).import_zip(buffer.getvalue())
 
 
-def test_too_many_examples_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(personal, "MAX_EXAMPLES", 2)
-    store = PersonalStore(tmp_path)
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_too_many_examples_are_refused(tmp_path, monkeypatch, on_disk):
+    monkeypatch.setattr(personal, "MAX_EXAMPLES" if on_disk else "MAX_SESSION_EXAMPLES", 2)
+    store = PersonalStore(tmp_path if on_disk else None)
     store.add(drawing(0), 0)
     data = _zip([("a.png", drawing(1)), ("b.png", drawing(2))], "file,label\na.png,1\nb.png,2\n")
-    with pytest.raises(PersonalSetError, match="pass the limit of 2"):
-        store.import_zip(data)
+    with pytest.raises(PersonalSetError, match="upload.zip: your set would pass its limit of 2 examples"):
+        store.import_zip(data, name="upload.zip")
     store.add(drawing(1), 1)
-    with pytest.raises(PersonalSetError, match="full"):
+    with pytest.raises(PersonalSetError, match="would pass its limit of 2 examples"):
         store.add(drawing(2), 2)
+    assert store.examples()[1].tolist() == [0, 1]
 
 
 def test_a_missing_zip_file_is_one_sentence(tmp_path):
@@ -218,15 +220,116 @@ def test_taught_weights_are_kept_beside_the_examples_and_forgotten_on_reset(tmp_
 
     shipped = Recognizer.load()
     store = PersonalStore(tmp_path)
-    assert store.load_taught() is None
-    store.save_taught(shipped)
-    loaded = store.load_taught()
+    assert store.load_taught("abc") is None
+    store.save_taught(shipped, taught_from="abc")
+    with pytest.raises(PersonalSetError, match="taught from other shipped weights"):
+        store.load_taught("def")  # an older version's shipped weights: not used
+    loaded = store.load_taught("abc")
     assert loaded.weights_path == tmp_path / "taught.npz"
     for name, value in shipped.model.get_weights().items():
         np.testing.assert_array_equal(loaded.model.get_weights()[name], value)
     assert loaded.calibration == shipped.calibration
     store.forget_taught()
-    assert store.load_taught() is None and not (tmp_path / "taught.npz").exists()
+    assert store.load_taught("abc") is None and not (tmp_path / "taught.npz").exists()
     memory = PersonalStore(None)
     memory.save_taught(shipped)
     assert memory.load_taught() is shipped
+
+
+def _png_of(image):
+    return personal._png(image)
+
+
+def test_a_picture_too_large_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    from PIL import Image
+
+    big = Image.new("L", (2100, 2000), 255)  # 4.2 million pixels: a few kB as PNG, 4 MB decoded
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    data = _zip([("big.png", buffer.getvalue())], "file,label\nbig.png,3\n")
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr("handdigit.recognition.images.load_image", never)
+    with pytest.raises(PersonalSetError, match="2100x2000 pixels is more than the 4,000,000 allowed"):
+        PersonalStore(tmp_path).import_zip(data)
+
+
+def test_examples_are_kept_at_most_280_pixels_a_side(tmp_path):
+    photo = np.full((1200, 900), 255, np.uint8)
+    photo[300:900, 400:500] = 0
+    store = PersonalStore(tmp_path)
+    store.add(photo, 1)
+    data = _zip([("p.png", photo)], "file,label\np.png,1\n")
+    store.import_zip(data)
+    images, _ = store.examples()
+    assert [image.shape for image in images] == [(280, 210), (280, 210)]
+    assert images[0][140, 105] < 50 and images[0][10, 10] == 255
+
+
+def test_a_blank_example_is_refused(tmp_path):
+    store = PersonalStore(tmp_path)
+    with pytest.raises(PersonalSetError, match="that drawing is blank"):
+        store.add(np.full((280, 280), 255, np.uint8), 3)
+    data = _zip(
+        [("a.png", drawing(1)), ("b.png", np.full((50, 50), 255, np.uint8))], "file,label\na.png,1\nb.png,2\n"
+    )
+    with pytest.raises(PersonalSetError, match="b.png is blank"):
+        store.import_zip(data, name="mine.zip")
+    assert len(store) == 0
+
+
+def test_damaged_zips_and_lists_are_one_sentence(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("labels.csv", "file,label\na.png,1\n")
+        archive.writestr("a.png", _png_of(drawing(1)))
+    broken = bytearray(buffer.getvalue())
+    start = broken.index(b"a.png") + 5  # after the local header's name: the deflated image
+    broken[start + 5 : start + 25] = bytes(20)
+    with pytest.raises(PersonalSetError, match="upload.zip: damaged"):
+        PersonalStore(tmp_path).import_zip(bytes(broken), name="upload.zip")
+    huge_field = _zip([("a.png", drawing(1))], "file,label\n" + "x" * 200_000 + ",1\n")
+    with pytest.raises(PersonalSetError, match="not a CSV file|not a plain, new file name"):
+        PersonalStore(tmp_path).import_zip(huge_field)
+    (tmp_path / "personal").mkdir()
+    (tmp_path / "personal" / "labels.csv").write_text("file,label\n" + "x" * 200_000 + ",1\n")
+    with pytest.raises(PersonalSetError):
+        PersonalStore(tmp_path).examples()
+    assert len(store_with_bom(tmp_path / "bom")) == 1
+
+
+def store_with_bom(directory):
+    """A labels.csv saved by a spreadsheet, with a byte-order mark, is read."""
+    store = PersonalStore(directory)
+    store.import_zip(_zip([("a.png", drawing(1))], "\ufefffile,label\na.png,1\n"))
+    return store
+
+
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_two_writers_at_once_lose_nothing_and_mix_no_labels(tmp_path, on_disk):
+    import threading
+
+    # on disk: two tabs of the app on one folder; in memory: the pad's thread and the teaching thread
+    stores = [PersonalStore(tmp_path), PersonalStore(tmp_path)] if on_disk else [PersonalStore(None)] * 2
+
+    def write(store, label):
+        for index in range(12):
+            image = np.full((40, 40), 255, np.uint8)
+            image[5:35, 3 * label + 1 : 3 * label + 4] = index  # the label shows in the picture
+            store.add(image, label)
+
+    threads = [
+        threading.Thread(target=write, args=(store, label))
+        for store, label in zip(stores, (2, 7), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+        assert not thread.is_alive()
+    images, labels = stores[0].examples()
+    assert sorted(labels.tolist()) == [2] * 12 + [7] * 12
+    for image, label in zip(images, labels, strict=True):
+        assert image[20, 3 * label + 2] < 255  # each picture kept with its own label

@@ -179,7 +179,8 @@ def test_teaching_in_the_background_shows_progress_and_keeps_a_custom_network_in
     seen = []
     pad.teaching.progress.observe(lambda change: seen.append(change["new"]), names="value")
     pad.teach()
-    pad.teaching.thread.join(60)
+    pad.teaching.thread.join(120)
+    assert not pad.teaching.thread.is_alive()
     assert seen[-1] == 12 and pad.teaching.progress.max == 12 and 5 in seen
     assert pad.teaching.progress.layout.display == "none"
     assert (
@@ -190,18 +191,32 @@ def test_teaching_in_the_background_shows_progress_and_keeps_a_custom_network_in
     assert not (tmp_path / "user" / "taught.npz").exists()  # a network given to the pad: taught in memory
 
 
-def test_in_session_mode_nothing_is_written_and_pads_do_not_share(shipped, mnist_dir, monkeypatch, tmp_path):
-    import os
+def files_under(directory):
+    return sorted((str(path), path.stat().st_mtime_ns) for path in directory.rglob("*"))
 
+
+def test_in_session_mode_nothing_is_written_and_pads_do_not_share(mnist_dir, monkeypatch, tmp_path):
+    import os
+    from pathlib import Path
+
+    from handdigit.recognition import learning
+
+    monkeypatch.setattr(learning, "DEFAULT_STEPS", 6)
     monkeypatch.setenv("HANDDIGIT_TEACH_IN_SESSION", "1")  # as `handdigit app --host 0.0.0.0` sets it
-    user_dir = os.environ["HANDDIGIT_USER_DIR"]
-    before = sorted(os.listdir(user_dir))
-    first, second = (DigitPad(recognizer=shipped, warm_up=False, data_dir=mnist_dir) for _ in range(2))
+    user_dir = Path(os.environ["HANDDIGIT_USER_DIR"])
+    before = files_under(user_dir)
+    monkeypatch.chdir(tmp_path)
+    first, second = (DigitPad(warm_up=False, data_dir=mnist_dir) for _ in range(2))  # the shipped weights
     draw_with_mouse(first, SEVEN)
     first.correct(2)
     assert len(first.store) == 1 and len(second.store) == 0
     assert "Kept in this page only" in status(first)
-    assert sorted(os.listdir(user_dir)) == before
+    report = first.teach(background=False)
+    assert report.steps == 6 and first.recognizer is not second.recognizer
+    assert second.recognizer is second.teaching.teacher.base
+    first.teaching.export()
+    first.reset_weights()
+    assert files_under(user_dir) == before and list(tmp_path.iterdir()) == []
 
 
 def test_export_gives_a_download_link_to_the_zip_and_import_adds_it_back(pad, shipped, mnist_dir, tmp_path):
@@ -218,3 +233,37 @@ def test_export_gives_a_download_link_to_the_zip_and_import_adds_it_back(pad, sh
     assert len(other.store) == 1 and "Imported 1 examples from mine.zip" in status(other)
     send_file(other.teaching.import_upload, "bad.zip", b"PK nonsense")
     assert "Cannot import that file: bad.zip: not a zip file" in status(other) and len(other.store) == 1
+
+
+def test_weights_taught_from_older_shipped_weights_are_not_used(taught, mnist_dir, tmp_path):
+    from handdigit.pad.personal import PersonalStore
+
+    _, user_dir, shipped, _, _ = taught
+    shutil.copytree(user_dir, tmp_path / "copy")
+    PersonalStore(tmp_path / "copy").save_taught(shipped, taught_from="0" * 64)  # another version's
+    pad = DigitPad(warm_up=False, data_dir=mnist_dir, user_dir=tmp_path / "copy")
+    assert not pad.teaching.teacher.taught
+    assert "Your taught weights were not loaded (they were taught from other shipped weights" in status(pad)
+    assert "Answering with the shipped weights" in status(pad)
+
+
+def test_an_example_teaching_cannot_use_is_named(shipped, mnist_dir, tmp_path):
+    pad = DigitPad(recognizer=shipped, warm_up=False, data_dir=mnist_dir, user_dir=tmp_path / "u")
+    draw_with_mouse(pad, SEVEN)
+    pad.correct(7)
+    (tmp_path / "u" / "personal" / "000001.png").write_bytes(_blank_png())  # made blank by hand
+    assert pad.teach(background=False) is None
+    assert "Teaching cannot use your examples: learn: example 0 has no digit in it" in status(pad)
+    assert not pad.teaching.teach_button.disabled
+
+
+def _blank_png():
+    from handdigit.pad.personal import _png
+
+    return _png(np.full((280, 280), 255, np.uint8))
+
+
+def test_a_network_given_to_the_pad_is_what_reset_returns_to(pad):
+    assert pad.teaching.reset_button.description == "Reset to the network given to the pad"
+    pad.reset_weights()
+    assert "Already using the network given to the pad" in status(pad)
