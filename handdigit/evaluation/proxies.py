@@ -32,6 +32,9 @@ Non-digit proxies (the answer must be "not a digit"):
                       Times, gothic), drawn stroke by stroke with a round pen
     shapes            polygons of 3-5 sides, stars, arrows, crosses, grids and spirals from a
                       generator of their own (training's shapes are strokes in a unit box, these are not)
+    hershey-symbols   symbols of Hershey's astrology, meteorology, map-marker and music fonts and
+                      Japanese kanji and kana, stroke by stroke with a round pen: kinds training
+                      never drew (those a reader could take for a digit left out: HERSHEY_SYMBOLS)
 
 `make_proxy(name, count, seed)` gives (images (N, 280, 280) uint8 dark ink on white, labels (N,),
 NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
@@ -50,11 +53,26 @@ CANVAS = 280
 DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
 )  # fmt: skip
-NONDIGIT_PROXIES = ("typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes")
+NONDIGIT_PROXIES = ("typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols")
+# The proxies each draw from their own random stream, numbered by name; a proxy added later
+# gets a number after these, so that the earlier ones keep drawing the same images.
+FIRST_PROXIES = sorted(DIGIT_PROXIES + NONDIGIT_PROXIES[:4])
+LATER_PROXIES = ("hershey-symbols",)
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
 LETTERS_AND_SYMBOLS = "ACEFHKLMNPRTUVWXYcefhkmnprtuvwxy+=#%&@?!*<>^~$€£"
+# Hershey symbol fonts: the keys that draw a symbol no reader would take for a digit (left out:
+# round closed shapes, bars and thin wedges, hooks like a 9, a 4-like Jupiter, a 6-like cancer sign,
+# a lying 8 (infinity), the natural sign, clefs, rests, kana like 3, 5, 6, 7 or 0 (う, ら, ち, る, ろ,
+# つ, て, の, り), 一 and 七).
+HERSHEY_SYMBOLS = {
+    "astrology": "!$%'+-./:;<=>?@[]_`{|}~",
+    "meteorology": "\"#$%&'()*+.:;?@`|",
+    "markers": "BCDEFGHIKLMNOP",
+    "music": "'+;>?@~",
+    "japanese": "#$%&'()*+,-./01345679:ABDEFGHIJKLMNOPTUVWXZ[\\]^_`abcdefghlnoqrsxyz{|}~",
+}
 
 
 def font_paths():
@@ -309,7 +327,10 @@ def shape(rng):
 def make_proxy(name, count, seed=0, mnist=None):
     """(images (N, CANVAS, CANVAS) uint8 dark ink on white, labels (N,) intp) of proxy `name`
     (see the module docstring); `mnist`: the data set (loaded the usual way when None)."""
-    rng = np.random.default_rng([seed, sorted(DIGIT_PROXIES + NONDIGIT_PROXIES).index(name)])
+    known = FIRST_PROXIES + list(LATER_PROXIES)
+    if name not in known:
+        raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
+    rng = np.random.default_rng([seed, known.index(name)])
     if name in ("mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin"):
         if mnist is None:
             from handdigit.data import load_mnist
@@ -382,6 +403,13 @@ def make_proxy(name, count, seed=0, mnist=None):
             ascii_only = [c for c in LETTERS_AND_SYMBOLS if c.isascii()]
             strokes = hershey_strokes(ascii_only[rng.integers(len(ascii_only))], font, rng)
             images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(5, 26)))
+        elif name == "hershey-symbols":
+            from handdigit.preprocess import rasterize
+
+            font = list(HERSHEY_SYMBOLS)[rng.integers(len(HERSHEY_SYMBOLS))]
+            keys = HERSHEY_SYMBOLS[font]
+            strokes = hershey_strokes(keys[rng.integers(len(keys))], font, rng)
+            images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(4, 22)))
         elif name == "styles":
             from handdigit.data.synthetic import STYLES, draw_strokes
             from handdigit.preprocess import rasterize

@@ -48,3 +48,33 @@ def test_evaluate_proxies_reports_accuracy_flags_and_scores(mnist):
     )
     assert len(digits["scores"]["energy"]) == 10 - digits["blank"]
     assert any("mnist-test" in line for line in proxies.summary_lines(report))
+
+
+def test_a_proxy_added_later_leaves_the_earlier_ones_drawing_the_same_images():
+    earlier = [
+        "mnist-test",
+        "typed",
+        "typed-pen",
+        "tablet-8",
+        "hershey-8",
+        "coarse-scan",
+        "slanted-squashed",
+        "corner",
+        "thick-thin",
+        "styles",
+        "typed-symbols",
+        "typed-symbols-pen",
+        "hershey-letters",
+        "shapes",
+    ]
+    assert sorted(earlier) == proxies.FIRST_PROXIES  # each stream is numbered by this order
+    assert set(proxies.LATER_PROXIES).isdisjoint(earlier)
+
+
+def test_every_hershey_symbol_key_draws_a_glyph_of_its_own():
+    for font, keys in proxies.HERSHEY_SYMBOLS.items():
+        drawn = [np.concatenate(proxies.hershey_glyph(key, font)) for key in keys]
+        assert all(len(points) > 1 for points in drawn), font
+        if font == "japanese":  # keys without a glyph draw the same diamond: none of those is used
+            missing = np.concatenate(proxies.hershey_glyph(";", font))
+            assert not any(points.shape == missing.shape and np.allclose(points, missing) for points in drawn)
