@@ -140,6 +140,12 @@ class TeachingBox(widgets.VBox):
         self.teacher = teacher
         self.refresh(note)
 
+    def send_state_again(self):
+        """Send what the warm-up thread set (the status, the buttons' state) to the page again: an
+        update sent before the page listened is lost (see DigitPad._on_client_ready)."""
+        self.status.send_state("value")
+        self.buttons.send_state(["enabled", "label"])
+
     def set_correctable(self, correctable):
         self.buttons.enabled = bool(correctable) and self.teacher is not None
 

@@ -746,9 +746,11 @@ class DigitPad(widgets.VBox):
     def _on_client_ready(self):
         """A page has connected to the canvas: paint it, and send the status again, in case the
         warm-up's "ready" went out while no page listened (a page then waited at "loading the
-        network" for ever, about one load in eight on a busy machine)."""
+        network" for ever, about one load in eight on a busy machine); the teaching box's state,
+        set by the warm-up too, likewise."""
         self._redraw_canvas()
         self.status.send_state("value")
+        self.teaching.send_state_again()
 
     def _redraw_canvas(self):
         """Paint the paper (and any background image) and every stroke; also for a new client."""

@@ -23,7 +23,11 @@ def mirrored_three(seed):
 
 
 def examples(page):
-    page.wait_for_selector(".hd-teach-status[data-examples]")
+    try:
+        page.wait_for_selector(".hd-teach-status[data-examples]")
+    except Exception:
+        page.screenshot(path=ARTIFACTS / "teach-status-missing.png", full_page=True)
+        raise
     return int(page.locator(".hd-teach-status").get_attribute("data-examples"))
 
 

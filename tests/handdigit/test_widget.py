@@ -288,8 +288,10 @@ def test_a_page_that_connects_late_is_sent_the_status_again(pad, monkeypatch):
     """The warm-up's "ready" can go out while no page listens; a connecting page gets it anyway."""
     sent = []
     monkeypatch.setattr(pad.status, "send_state", lambda key=None: sent.append(key))
+    monkeypatch.setattr(pad.teaching.status, "send_state", lambda key=None: sent.append(("teaching", key)))
     send(pad, "client_ready")
-    assert sent == ["value"] and "ready" in pad.status.value
+    assert sent == ["value", ("teaching", "value")] and "ready" in pad.status.value
+    assert "data-examples" in pad.teaching.status.value
 
 
 def shifted(strokes, dx):
