@@ -140,48 +140,30 @@ class PersonalStore:
 
     def _append(self, pairs):
         """Add (image, label) pairs, all or none; returns how many examples there are now."""
-        with self._lock, self._file_lock():
-            entries = self._entries() if self.on_disk else self._examples
-            if len(entries) + len(pairs) > self.limit:
-                raise PersonalSetError(
-                    f"your set would pass its limit of {self.limit:,} examples (it has {len(entries):,})"
-                )
+        with self._lock:
             if not self.on_disk:
+                _check_room(len(self._examples), len(pairs), self.limit)
                 self._examples.extend(pairs)
                 return len(self._examples)
+            from filelock import FileLock, Timeout
+
             self.examples_directory.mkdir(parents=True, exist_ok=True)
-            for image, label in pairs:
-                name = _next_name(entries, self.examples_directory)
-                write_atomic(
-                    self.examples_directory / name, lambda file, image=image: file.write(_png(image)), "wb"
-                )
-                entries.append((name, label))
-            self._write_entries(entries)  # the examples count from here, all together
-            return len(entries)
-
-    def _file_lock(self):
-        """A lock file beside the examples: another pad on this folder (another tab) waits."""
-        import contextlib
-
-        if not self.on_disk:
-            return contextlib.nullcontext()
-        from filelock import FileLock, Timeout
-
-        self.directory.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.directory / "personal.lock"), timeout=LOCK_SECONDS)
-
-        @contextlib.contextmanager
-        def held():
-            try:
-                lock.acquire()
+            try:  # another pad on this folder (another tab of the app) waits its turn
+                with FileLock(str(self.directory / "personal.lock"), timeout=LOCK_SECONDS):
+                    entries = self._entries()
+                    _check_room(len(entries), len(pairs), self.limit)
+                    for image, label in pairs:
+                        name = _next_name(entries, self.examples_directory)
+                        write_atomic(
+                            self.examples_directory / name,
+                            lambda file, image=image: file.write(_png(image)),
+                            "wb",
+                        )
+                        entries.append((name, label))
+                    self._write_entries(entries)  # the examples count from here, all together
+                    return len(entries)
             except Timeout:
                 raise PersonalSetError(f"{self.directory} is busy (another pad is writing there)") from None
-            try:
-                yield
-            finally:
-                lock.release()
-
-        return held()
 
     def _entries(self):
         path = self.examples_directory / LABELS
@@ -302,6 +284,11 @@ def _read_zip(data, name, limit):
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, RuntimeError) as error:
             raise PersonalSetError(f"{name}: damaged ({error})") from None
     return examples
+
+
+def _check_room(present, more, limit):
+    if present + more > limit:
+        raise PersonalSetError(f"your set would pass its limit of {limit:,} examples (it has {present:,})")
 
 
 def _parse_labels(text, source):

@@ -11,7 +11,6 @@ Teaching runs in a background thread, so the pad keeps answering (with the old n
 """
 
 import base64
-import functools
 import html
 import logging
 import threading
@@ -20,6 +19,7 @@ import ipywidgets as widgets
 
 from handdigit.pad import activity
 from handdigit.pad.digit_buttons import DigitButtons
+from handdigit.pad.events import visitor_event
 from handdigit.pad.personal import PersonalSetError
 from handdigit.pad.teaching import FORGETTING_SAMPLE, TeachingError
 
@@ -36,20 +36,11 @@ TEACH_HELP = (
 )
 
 
-def _box_event(action):
-    """An action of the box that never leaves the visitor without a word: an unexpected error goes
-    to the server's log, the status says one sentence."""
+def _say_alert(box, sentence):
+    box._say(sentence, alert=True)
 
-    @functools.wraps(action)
-    def guarded(self, *args, **kwargs):
-        try:
-            return action(self, *args, **kwargs)
-        except Exception:
-            LOG.exception("DigitPad: %s failed", action.__name__)
-            self._say("Something went wrong with that; please try again.", alert=True)
-            return None
 
-    return guarded
+_box_event = visitor_event(_say_alert)  # an action of the box never leaves the visitor without a word
 
 
 STYLE = """
@@ -293,17 +284,15 @@ class TeachingBox(widgets.VBox):
         self.refresh(f"Imported {added} examples from {name}; click Teach to learn from them")
         return added
 
+    @_box_event
     def _on_import(self, change):
+        files = change["new"]
+        if not files:
+            return
         try:
-            files = change["new"]
-            if not files:
-                return
-            file = files[0]
-            self.import_zip(bytes(file["content"]), name=str(file["name"]))
-            self.import_upload.value = ()
-        except Exception:
-            LOG.exception("DigitPad: import failed")
-            self._say("Import failed; please try again.", alert=True)
+            self.import_zip(bytes(files[0]["content"]), name=str(files[0]["name"]))
+        finally:
+            self.import_upload.value = ()  # so that the same file can be chosen again
 
 
 def report_html(report):

@@ -33,29 +33,19 @@ from ipycanvas import MultiCanvas, hold_canvas
 
 from handdigit.pad import activity, panels
 from handdigit.pad.drawing import CANVAS_SIZE, Drawing
+from handdigit.pad.events import visitor_event
 from handdigit.pad.pictures import enlarge, png_bytes
 from handdigit.pad.teaching_view import TeachingBox
 from handdigit.preprocess import to_mnist
 
 LOG = logging.getLogger("handdigit.pad")
-EVENT_FAILED = "Something went wrong with that; please try again."
 
 
-def _visitor_event(handler):
-    """A handler of the visitor's events that never shows them a traceback (ipywidgets would print
-    one, with the server's paths, into the page): the error goes to the server's log, the visitor
-    gets one plain sentence."""
+def _show_in_message(pad, sentence):
+    pad.message.value = sentence
 
-    @functools.wraps(handler)
-    def guarded(self, *args, **kwargs):
-        try:
-            return handler(self, *args, **kwargs)
-        except Exception:
-            LOG.exception("DigitPad: %s failed", handler.__name__)
-            self.message.value = EVENT_FAILED
-            return None
 
-    return guarded
+_visitor_event = visitor_event(_show_in_message)
 
 
 def _tolerant(handle_message):
