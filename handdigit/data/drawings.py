@@ -7,7 +7,9 @@ Digit drawings come in renditions that real users' input has and MNIST lacks:
     style     a digit style (handdigit.data.synthetic), any pen, slant, size and place
     writer    an MNIST training writer's digit redrawn with a drawing app's round pen
     polyline  a style as a tablet sampling few points gives it: 6-14 points joined by straight
-              segments, pen-up moves joined or not (a mouse user clicking corners looks the same)
+              segments, pen-up moves joined or not (a mouse user clicking corners looks the same),
+              the pen lifted at a corner and the strokes drawn in another order and direction
+              than the style's (writers' habits differ: joined, they draw other lines)
     low-res   a writer's digit or a style counted over a coarse 7-16 cell grid (a low-resolution
               scan) and scaled back up, blocky or blurred
     extreme   a style very small (a digit in a corner of the canvas), very thin or very thick,
@@ -321,6 +323,8 @@ def draw(label, rendition, rng, canvas=84, writer=None):
         elif choice == 3:
             brush = (rng.uniform(0.005, 0.015) if rng.random() < 0.5 else rng.uniform(0.14, 0.22)) * canvas
         return rasterize(strokes, canvas, max(brush, 1.0))
+    if rendition == "polyline":
+        unit_strokes = synthetic.as_written(unit_strokes, rng, lift=0.4, reorder=0.4)
     strokes = synthetic.place_strokes(unit_strokes, rng, canvas, rotation=rotation)
     if rendition == "polyline":
         strokes = synthetic.as_polyline(strokes, int(rng.integers(6, 15)), join_pen_ups=rng.random() < 0.7)

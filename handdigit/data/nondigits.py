@@ -1,4 +1,5 @@
-"""Drawings that are not digits: letters, shapes, symbols and scribbles, as pen strokes.
+"""Drawings that are not digits: letters (Latin, Greek, Cyrillic), shapes, symbols and scribbles,
+as pen strokes.
 
 The recognizer must say "not a digit" for them instead of a confident wrong digit. Like the digit
 styles (handdigit.data.synthetic), each kind is a few strokes in a unit box (x right, y down,
@@ -7,8 +8,8 @@ purpose, because a reader could take them for a digit: O, D, I, l, S, Z, G, b, q
 or any round closed shape (a hexagon, a cloud), a bare vertical bar, a slanted bar. Partial digits are few: a 4's first stroke alone (an L-like
 corner).
 
-Kinds are grouped ("letter", "shape", "symbol", "scribble", "partial") so that evaluations can
-report each group; `kind_names()` lists them all.
+Kinds are grouped ("letter", "alphabet" (Greek and Cyrillic), "shape", "symbol", "scribble",
+"partial") so that evaluations can report each group; `kind_names()` lists them all.
 """
 
 import math
@@ -283,12 +284,43 @@ SCRIBBLES = {
     "letter-pair": _letter_pair, "polygon": _polygon, "boxed-grid": _boxed_grid,
 }  # fmt: skip
 
+# Letters of other alphabets, from the Hershey vector fonts: the shapes of real type, in kinds no
+# Latin alphabet has (the proxies' letters are Latin). Left out: letters a reader could take for a
+# digit (small Greek theta, zeta, sigma, delta, epsilon, xi; Cyrillic Б, б, З, з, Ч, ч, Э, э, Ь,
+# ь, Ъ, ъ) and those that look like a Latin letter or a symbol the proxies draw (A, B, E, H, K, M,
+# N, O, P, T, X, Y, Lambda like ^, ...).
+ALPHABETS = {
+    "greek-capital": ("greek", "DFGPSWXY"),  # Δ Φ Γ Π Σ Ω Ξ Ψ
+    "greek-small": ("greek", "flmpy"),  # φ λ μ π ψ
+    "cyrillic-capital": ("cyrillic", "DEFGHLQUW^$"),  # Д И Ф Г Ж Л Ш Ю Щ Я Ы
+    "cyrillic-small": ("cyrillic", "%&defghilquw"),  # ц ы д й ф г ж и л ш ю щ
+}
+
+
+def _alphabet_letter(font, keys):
+    def letter(rng):
+        from handdigit.data.hershey import unit_glyph
+
+        return unit_glyph(keys[rng.integers(len(keys))], font)
+
+    return letter
+
+
 PARTIALS = {
     "4-first-stroke-open": [_poly((0.38, 0.0), (0.0, 0.65), (0.62, 0.65))],
     "4-first-stroke-closed": [_poly((0.46, 0.0), (0.0, 0.66), (0.62, 0.66))],
 }
 
-GROUPS = {"letter": LETTERS, "shape": SHAPES, "symbol": SYMBOLS, "scribble": SCRIBBLES, "partial": PARTIALS}
+ALPHABET_LETTERS = {kind: _alphabet_letter(font, keys) for kind, (font, keys) in ALPHABETS.items()}
+
+GROUPS = {
+    "letter": LETTERS,
+    "alphabet": ALPHABET_LETTERS,
+    "shape": SHAPES,
+    "symbol": SYMBOLS,
+    "scribble": SCRIBBLES,
+    "partial": PARTIALS,
+}
 
 
 def kind_names():
@@ -297,6 +329,7 @@ def kind_names():
 
 
 def nondigit_strokes(group, kind, rng):
-    """The unit-box strokes of one kind (scribbles are drawn afresh from `rng` each time)."""
+    """The unit-box strokes of one kind (scribbles and other alphabets' letters are drawn afresh from
+    `rng` each time)."""
     source = GROUPS[group][kind]
     return source(rng) if callable(source) else source

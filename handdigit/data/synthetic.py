@@ -44,6 +44,7 @@ STYLES = {
         "flag": [[(0.1, 0.22), (0.3, 0.0), (0.3, 1.0)]],
         "flag-base": [[(0.1, 0.22), (0.3, 0.0), (0.3, 1.0)], [(0.1, 1.0), (0.5, 1.0)]],
         "short-flag": [[(0.2, 0.1), (0.3, 0.0), (0.3, 1.0)]],
+        "long-flag": [[(0.0, 0.32), (0.3, 0.0), (0.3, 1.0)]],
     },
     2: {
         "swan": [arc(0.3, 0.27, 0.27, 0.26, 200, 400) + [(0.02, 1.0), (0.62, 1.0)]],
@@ -174,6 +175,37 @@ def place_strokes(
     room = np.maximum(canvas - size, 0)
     origin = room / 2 if centred else rng.uniform(0.05, 0.95, 2) * room
     return [((stroke - low) * scale + origin).tolist() for stroke in transformed]
+
+
+def as_written(strokes, rng, lift=0.5, reorder=0.5):
+    """The strokes as another writer's hand might give the same shape: each stroke split in two at
+    its sharpest corner with probability `lift` (the pen lifted there, as many draw a 7's bar and
+    its stem, or a 1's flag), then, with probability `reorder`, in a random order and directions.
+    Only the pen's path changes, not the ink, until pen-up moves are joined (`as_polyline`)."""
+    written = []
+    for stroke in strokes:
+        stroke = np.asarray(stroke, np.float64)
+        corner = _sharpest_corner(stroke)
+        if corner is not None and rng.random() < lift:
+            written += [stroke[: corner + 1], stroke[corner:]]
+        else:
+            written.append(stroke)
+    if rng.random() < reorder:
+        written = [written[i] for i in rng.permutation(len(written))]
+        written = [stroke[::-1] if rng.random() < 0.5 else stroke for stroke in written]
+    return [stroke.tolist() for stroke in written]
+
+
+def _sharpest_corner(stroke, least_turn=60.0):
+    """The index of the point of `stroke` (K, 2) where its direction turns most, if it turns by at
+    least `least_turn` degrees there (meant for a style's unit strokes, before any jitter)."""
+    if len(stroke) < 3:
+        return None
+    steps = np.diff(stroke, axis=0)
+    headings = np.arctan2(steps[:, 1], steps[:, 0])
+    turns = np.degrees(np.abs(np.angle(np.exp(1j * np.diff(headings)))))
+    best = int(np.argmax(turns))
+    return best + 1 if turns[best] >= least_turn else None
 
 
 def as_polyline(strokes, points, join_pen_ups=True):

@@ -55,7 +55,8 @@ def compose_from_mnist(images, labels, rng, with_indices=False):
 def compose_drawn(rng):
     """(image (H, W) uint8 dark on white, the digits as text) of one number drawn with a Hershey
     vector font."""
-    from handdigit.evaluation.proxies import HERSHEY_DIGIT_FONTS, hershey_glyph
+    from handdigit.data.hershey import glyph
+    from handdigit.evaluation.proxies import HERSHEY_DIGIT_FONTS
     from handdigit.preprocess import rasterize
 
     count = int(rng.integers(2, 6))
@@ -66,7 +67,7 @@ def compose_drawn(rng):
     slant = rng.uniform(-0.3, 0.3)
     placed, x = [], 20.0
     for digit in digits:
-        strokes = hershey_glyph(str(digit), font)
+        strokes = glyph(str(digit), font)
         every = np.concatenate(strokes)
         low, high = every.min(axis=0), every.max(axis=0)
         scale = height * rng.uniform(0.9, 1.1) / max(high[1] - low[1], 1e-6)

@@ -40,13 +40,13 @@ Non-digit proxies (the answer must be "not a digit"):
 NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
 """
 
-import functools
 import math
 from pathlib import Path
 
 import numpy as np
 
 from handdigit.data.drawings import NOT_A_DIGIT
+from handdigit.data.hershey import glyph
 from handdigit.recognition.calibration import SCORES
 
 CANVAS = 280
@@ -242,29 +242,10 @@ def sheared(digit28, rng):
     return _placed(np.asarray(canvas), rng, height=(0.4, 0.9))
 
 
-@functools.cache
-def _typeface(font):
-    from HersheyFonts import HersheyFonts
-
-    typeface = HersheyFonts()
-    typeface.load_default_font(font)
-    typeface.normalize_rendering(100)
-    return typeface
-
-
-def hershey_glyph(character, font):
-    """`character`'s strokes in the Hershey vector font `font`, as drawn (y down, about 100 units
-    high): a list of (K, 2) arrays (x, y)."""
-    strokes = [
-        np.array(stroke, np.float64) * (1, -1) for stroke in _typeface(font).strokes_for_text(character)
-    ]
-    return [stroke for stroke in strokes if len(stroke)]
-
-
 def hershey_strokes(character, font, rng):
     """`character`'s strokes in the Hershey vector font `font`, slanted, stretched and turned a
     little, fitted to 40-85% of the canvas at a random place: a list of (K, 2) arrays (x, y)."""
-    strokes = hershey_glyph(character, font)
+    strokes = glyph(character, font)
     shear, aspect, turn = rng.uniform(-0.35, 0.35), rng.uniform(0.7, 1.3), math.radians(rng.uniform(-10, 10))
     transform = np.array([[aspect, shear], [0, 1]]) @ np.array(
         [[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]]

@@ -172,6 +172,7 @@ def test_download_verifies_caches_and_does_not_download_twice(tmp_path, mnist_di
 
 def test_a_corrupt_mirror_is_skipped_and_a_good_one_used(tmp_path, mnist_dir, monkeypatch):
     """A mirror serving a damaged file is not trusted: the next mirror's verified copy is kept."""
+    monkeypatch.delenv("HANDDIGIT_DATA", raising=False)
     monkeypatch.setenv("HANDDIGIT_CACHE", str(tmp_path / "cache"))
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -186,6 +187,7 @@ def test_a_corrupt_mirror_is_skipped_and_a_good_one_used(tmp_path, mnist_dir, mo
 
 def test_offline_without_a_copy_says_what_to_do(tmp_path, monkeypatch):
     """No mirror reachable and no local copy: one message naming --data-dir and HANDDIGIT_DATA."""
+    monkeypatch.delenv("HANDDIGIT_DATA", raising=False)
     monkeypatch.setenv("HANDDIGIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(data, "MIRRORS", ("http://127.0.0.1:9/",))
     with pytest.raises(MnistError, match="--data-dir DIR or the environment variable HANDDIGIT_DATA"):

@@ -123,6 +123,34 @@ def test_polylines_have_the_points_asked_for_and_keep_the_ends():
     assert len(apart) == 2 and sum(len(s) for s in apart) == 8
 
 
+def test_a_writer_lifts_the_pen_at_the_sharpest_corner_and_may_reorder_the_strokes():
+    seven = [[(0.0, 0.0), (0.3, 0.0), (0.6, 0.0), (0.4, 0.5), (0.2, 1.0)]]  # bar, then stem
+    lifted = synthetic.as_written(seven, np.random.default_rng(0), lift=1.0, reorder=0.0)
+    assert lifted == [[[0.0, 0.0], [0.3, 0.0], [0.6, 0.0]], [[0.6, 0.0], [0.4, 0.5], [0.2, 1.0]]]
+    arc = [(np.cos(t), np.sin(t)) for t in np.linspace(0, 3, 30)]  # turns a little everywhere: no corner
+    assert len(synthetic.as_written([arc], np.random.default_rng(0), lift=1.0, reorder=0.0)) == 1
+    seen = set()
+    for seed in range(40):
+        written = synthetic.as_written(seven, np.random.default_rng(seed), lift=1.0, reorder=1.0)
+        ink = sorted(tuple(map(tuple, sorted([stroke[0], stroke[-1]]))) for stroke in written)
+        assert ink == [((0.0, 0.0), (0.6, 0.0)), ((0.2, 1.0), (0.6, 0.0))]  # the same lines
+        seen.add(tuple(tuple(stroke[0]) for stroke in written))
+    assert len(seen) == 7  # two orders, each stroke either way: 8 paths, 2 start both at the corner
+
+
+def test_other_alphabets_are_drawn_from_fonts_no_proxy_uses():
+    from handdigit.data.hershey import unit_glyph
+    from handdigit.evaluation import proxies
+
+    proxy_fonts = {*proxies.HERSHEY_DIGIT_FONTS, *proxies.HERSHEY_LETTER_FONTS, *proxies.HERSHEY_SYMBOLS}
+    for font, keys in nondigits.ALPHABETS.values():
+        assert font not in proxy_fonts
+        for key in keys:
+            points = np.concatenate([np.asarray(stroke) for stroke in unit_glyph(key, font)])
+            assert points[:, 1].min() == 0 and points[:, 1].max() == pytest.approx(1)  # a unit box
+            assert len(points) >= 4  # two strokes at least (Γ is two lines)
+
+
 class Answers:
     """A stand-in generator giving fixed answers: integers() in turn, random() always `chance`."""
 

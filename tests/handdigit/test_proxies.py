@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from handdigit.data.drawings import NOT_A_DIGIT
+from handdigit.data.hershey import glyph
 from handdigit.evaluation import proxies
 
 
@@ -73,8 +74,8 @@ def test_a_proxy_added_later_leaves_the_earlier_ones_drawing_the_same_images():
 
 def test_every_hershey_symbol_key_draws_a_glyph_of_its_own():
     for font, keys in proxies.HERSHEY_SYMBOLS.items():
-        drawn = [np.concatenate(proxies.hershey_glyph(key, font)) for key in keys]
+        drawn = [np.concatenate(glyph(key, font)) for key in keys]
         assert all(len(points) > 1 for points in drawn), font
         if font == "japanese":  # keys without a glyph draw the same diamond: none of those is used
-            missing = np.concatenate(proxies.hershey_glyph(";", font))
+            missing = np.concatenate(glyph(";", font))
             assert not any(points.shape == missing.shape and np.allclose(points, missing) for points in drawn)
