@@ -329,11 +329,11 @@ def _upright(ink):
 
 
 def _run(ink, labels, owner, parts, start, stop, offsets):
-    """(dark-on-light image, box, widest gap between the parts in it, whether a cut part is in it)
+    """(dark-on-light image, box, widest gap between the parts in it, whether it cuts through a part)
     of the ink between two edges (each a column per row): whole parts whose centre lies between
     them, and the pixels between them of parts cut inside; None when there is no ink."""
     mask = np.zeros(ink.shape, bool)
-    inside = []
+    inside, cut_through = [], False
     columns_here = np.arange(ink.shape[1])[None, :]
     for part in parts:
         rows = slice(part.y0, part.y1)
@@ -347,6 +347,7 @@ def _run(ink, labels, owner, parts, start, stop, offsets):
         strokes = np.isin(labels[rows], part.labels)
         if part.cuttable and not (strokes & between).any():
             continue  # none of this part's strokes lies between the edges
+        cut_through |= bool(part.cuttable and (strokes & ~between).any())  # some of it lies outside
         inside.append(part)
         mine = strokes | ((labels[rows] == 0) & np.isin(owner[rows], part.labels))
         mask[rows] |= mine & between
@@ -361,4 +362,4 @@ def _run(ink, labels, owner, parts, start, stop, offsets):
     margin = max(2, int(MARGIN * (y1 - y0)))
     gaps = [b.x0 - a.x1 for a, b in zip(inside, inside[1:], strict=False)]
     image = 1.0 - np.pad(run_ink, margin).astype(np.float32)
-    return image, box, max([0, *gaps]), any(part.cuttable for part in inside)
+    return image, box, max([0, *gaps]), cut_through

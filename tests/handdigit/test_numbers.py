@@ -129,3 +129,23 @@ def test_predict_number_on_the_command_line(tmp_path):
     assert all(len(d["box"]) == 4 for d in line["digits"])
     result = run_handdigit("predict", "--number", "--show", tmp_path / "views", path)
     assert result.returncode == 1 and "does not go with --number" in result.stderr
+
+
+def test_a_run_counts_as_cut_only_when_it_leaves_part_of_a_stroke_outside():
+    """A wide part that may hold touching digits, taken whole, is read as a whole part (under the
+    relaxed rule), not as a piece cut out of one."""
+    from handdigit.recognition import numbers
+
+    ink = np.zeros((50, 100), np.float32)
+    ink[10:40, 10:60] = 1.0
+    ink[15:35, 15:55] = 0.0  # a wide ring
+    labels = (ink > 0).astype(int)
+    part = numbers._Part([1], 10, 10, 60, 40, cuttable=True)
+    offsets = np.zeros(50, int)
+
+    def run(start, stop):
+        return numbers._run(ink, labels, labels, [part], np.full(50, start), np.full(50, stop), offsets)
+
+    whole, half = run(5, 70), run(5, 35)
+    assert whole[3] is False and whole[1] == (10, 10, 60, 40)
+    assert half[3] is True and half[1] == (10, 10, 35, 40)
