@@ -8,15 +8,19 @@ purpose, because a reader could take them for a digit: O, D, I, l, S, Z, G, b, q
 or any round closed shape (a hexagon, a cloud), a bare vertical bar, a slanted bar. Partial digits are few: a 4's first stroke alone (an L-like
 corner).
 
+Several digits side by side are not one digit either ("number": two or three digits, apart or
+touching, a 1 beside another): a number drawn on the one-digit pad is not read as a digit, and
+the number reader (handdigit.recognition.numbers) does not read two touching digits as one.
+
 Kinds are grouped ("letter", "alphabet" (Greek and Cyrillic), "shape", "symbol", "scribble",
-"partial") so that evaluations can report each group; `kind_names()` lists them all.
+"partial", "number") so that evaluations can report each group; `kind_names()` lists them all.
 """
 
 import math
 
 import numpy as np
 
-from handdigit.data.synthetic import arc
+from handdigit.data.synthetic import STYLES, arc
 
 
 def _poly(*points):
@@ -314,6 +318,51 @@ PARTIALS = {
     "4-first-stroke-closed": [_poly((0.46, 0.0), (0.0, 0.66), (0.62, 0.66))],
 }
 
+
+def _digit(rng, digit=None):
+    """The unit strokes of one digit in a random style (of `digit`, or of any digit but 1: two
+    1s touching make one thick stroke)."""
+    styles = STYLES[int(rng.integers(2, 11)) % 10 if digit is None else digit]
+    names = sorted(styles)
+    return styles[names[rng.integers(len(names))]]
+
+
+def _side_by_side(digits, rng, gaps):
+    """Digits' unit strokes written on one line, left to right: each a little larger or smaller
+    and higher or lower than the last, the gaps between their ink (a share of the height, negative
+    where they touch) drawn from `gaps`."""
+    strokes, right = [], 0.0
+    for number, digit in enumerate(digits):
+        size, lift = rng.uniform(0.85, 1.15), rng.uniform(-0.08, 0.08)
+        placed = [np.asarray(stroke, np.float64) * size + (0.0, 1.0 - size + lift) for stroke in digit]
+        left = min(stroke[:, 0].min() for stroke in placed)
+        shift = 0.0 if number == 0 else right + rng.uniform(*gaps) - left
+        strokes += [[(x + shift, y) for x, y in stroke] for stroke in placed]
+        right = max(x for stroke in strokes for x, _ in stroke)
+    return strokes
+
+
+def _digits(count, gaps):
+    def number(rng):
+        return _side_by_side([_digit(rng) for _ in range(count)], rng, gaps)
+
+    return number
+
+
+def _one_beside_a_digit(rng):
+    """A 1 and another digit, either way round, close or touching (what a 1 is read together
+    with most often)."""
+    pair = [_digit(rng, 1), _digit(rng)]
+    return _side_by_side(pair if rng.random() < 0.5 else pair[::-1], rng, (-0.08, 0.2))
+
+
+NUMBERS = {
+    "two-digits": _digits(2, (0.05, 0.4)),
+    "two-digits-touching": _digits(2, (-0.12, 0.02)),
+    "one-beside-a-digit": _one_beside_a_digit,
+    "three-digits": _digits(3, (-0.05, 0.3)),
+}
+
 ALPHABET_LETTERS = {kind: _alphabet_letter(font, keys) for kind, (font, keys) in ALPHABETS.items()}
 
 GROUPS = {
@@ -323,6 +372,7 @@ GROUPS = {
     "symbol": SYMBOLS,
     "scribble": SCRIBBLES,
     "partial": PARTIALS,
+    "number": NUMBERS,
 }
 
 

@@ -18,12 +18,12 @@ import numpy as np
 SOURCES = ("mnist", "drawn")
 
 
-def compose_from_mnist(images, labels, rng, with_indices=False):
+def compose_from_mnist(images, labels, rng, with_indices=False, lengths=(2, 5)):
     """(image (H, W) uint8 dark on white, the digits as text) of one number from MNIST digits
-    (and the digits' indices in `images` when `with_indices`)."""
+    (and the digits' indices in `images` when `with_indices`), of lengths[0] to lengths[1] digits."""
     from PIL import Image
 
-    count = int(rng.integers(2, 6))
+    count = int(rng.integers(lengths[0], lengths[1] + 1))
     chosen = rng.integers(len(labels), size=count)
     size = rng.uniform(1.4, 2.2)
     pieces = []
@@ -52,14 +52,14 @@ def compose_from_mnist(images, labels, rng, with_indices=False):
     return (image, text, chosen) if with_indices else (image, text)
 
 
-def compose_drawn(rng):
-    """(image (H, W) uint8 dark on white, the digits as text) of one number drawn with a Hershey
-    vector font."""
+def compose_drawn(rng, lengths=(2, 5)):
+    """(image (H, W) uint8 dark on white, the digits as text) of one number of lengths[0] to
+    lengths[1] digits drawn with a Hershey vector font."""
     from handdigit.data.hershey import glyph
     from handdigit.evaluation.proxies import HERSHEY_DIGIT_FONTS
     from handdigit.preprocess import rasterize
 
-    count = int(rng.integers(2, 6))
+    count = int(rng.integers(lengths[0], lengths[1] + 1))
     digits = rng.integers(10, size=count)
     font = HERSHEY_DIGIT_FONTS[rng.integers(len(HERSHEY_DIGIT_FONTS))]
     height = rng.uniform(50, 110)

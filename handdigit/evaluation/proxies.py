@@ -35,6 +35,10 @@ Non-digit proxies (the answer must be "not a digit"):
     hershey-symbols   symbols of Hershey's astrology, meteorology, map-marker and music fonts and
                       Japanese kanji and kana, stroke by stroke with a round pen: kinds training
                       never drew (those a reader could take for a digit left out: HERSHEY_SYMBOLS)
+    numbers           two or three digits side by side, by MNIST's test writers or in a Hershey
+                      font (the number reader's composers, handdigit.evaluation.numbers), fitted
+                      in the canvas: a number is not one digit (training's numbers are made of
+                      its own stroke styles)
 
 `make_proxy(name, count, seed)` gives (images (N, 280, 280) uint8 dark ink on white, labels (N,),
 NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
@@ -53,11 +57,22 @@ CANVAS = 280
 DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
 )  # fmt: skip
-NONDIGIT_PROXIES = ("typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols")
+NONDIGIT_PROXIES = (
+    "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers",
+)  # fmt: skip
+FROM_MNIST_TEST = (
+    "mnist-test",
+    "tablet-8",
+    "coarse-scan",
+    "slanted-squashed",
+    "corner",
+    "thick-thin",
+    "numbers",
+)
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
 FIRST_PROXIES = sorted(DIGIT_PROXIES + NONDIGIT_PROXIES[:4])
-LATER_PROXIES = ("hershey-symbols",)
+LATER_PROXIES = ("hershey-symbols", "numbers")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
@@ -305,6 +320,20 @@ def shape(rng):
     return rasterize(strokes, CANVAS, rng.uniform(4, 26))
 
 
+def _fitted(image, rng):
+    """A dark-on-white image scaled (keeping its proportions) to fit the canvas with a random
+    margin, centred on white paper."""
+    from PIL import Image
+
+    scale = CANVAS * rng.uniform(0.6, 0.95) / max(image.shape)
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    fitted = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    canvas = np.full((CANVAS, CANVAS), 255, np.uint8)
+    top, left = (CANVAS - fitted.shape[0]) // 2, (CANVAS - fitted.shape[1]) // 2
+    canvas[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
+    return canvas
+
+
 def make_proxy(name, count, seed=0, mnist=None):
     """(images (N, CANVAS, CANVAS) uint8 dark ink on white, labels (N,) intp) of proxy `name`
     (see the module docstring); `mnist`: the data set (loaded the usual way when None)."""
@@ -312,13 +341,14 @@ def make_proxy(name, count, seed=0, mnist=None):
     if name not in known:
         raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
     rng = np.random.default_rng([seed, known.index(name)])
-    if name in ("mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin"):
+    if name in FROM_MNIST_TEST:
         if mnist is None:
             from handdigit.data import load_mnist
 
             mnist = load_mnist()
-        picks = rng.choice(len(mnist.test_labels), count, replace=False)
-        digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
+        if name != "numbers":
+            picks = rng.choice(len(mnist.test_labels), count, replace=False)
+            digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
     images = []
     for index in range(count):
         if name == "mnist-test":
@@ -391,6 +421,14 @@ def make_proxy(name, count, seed=0, mnist=None):
             keys = HERSHEY_SYMBOLS[font]
             strokes = hershey_strokes(keys[rng.integers(len(keys))], font, rng)
             images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(4, 22)))
+        elif name == "numbers":
+            from handdigit.evaluation.numbers import compose_drawn, compose_from_mnist
+
+            if index % 2 == 0:
+                number, _ = compose_from_mnist(mnist.test_images, mnist.test_labels, rng, lengths=(2, 3))
+            else:
+                number, _ = compose_drawn(rng, lengths=(2, 3))
+            images.append(_fitted(number, rng))
         elif name == "styles":
             from handdigit.data.synthetic import STYLES, draw_strokes
             from handdigit.preprocess import rasterize

@@ -15,7 +15,8 @@ hd-not-a-digit, with empty text, when the drawing is not a digit, and the senten
 hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-greyed when not a
 digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling),
 hd-number-mode (a toggle: a wider canvas read as a number of several digits; .hd-prediction then
-holds the number, with class hd-number, and each digit is boxed on the canvas), hd-fool (the "Try to
+holds the number, with class hd-number, each digit is boxed on the canvas, and hd-view shows each
+digit's 28x28 view in a row instead of one digit's bars), hd-fool (the "Try to
 fool it" panel: hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result), and the
 "Teach it your handwriting" box (handdigit.pad.teaching_view: hd-correct buttons with data-digit,
 hd-teach, hd-reset, hd-export, hd-import, hd-teach-status, hd-teach-result, hd-forgetting).
@@ -48,6 +49,19 @@ def _show_in_message(pad, sentence):
 _visitor_event = visitor_event(_show_in_message)
 
 
+def _side_by_side(views, scale=3, gap=6):
+    """(28, 28) views in [0, 1] enlarged `scale` times and set in a row, `gap` pixels of grey
+    between them, as uint8; one black square when there are none."""
+    if not views:
+        return np.zeros((140, 140), np.uint8)
+    side = 28 * scale
+    row = np.full((side, len(views) * (side + gap) - gap), 96, np.uint8)
+    for index, view in enumerate(views):
+        left = index * (side + gap)
+        row[:, left : left + side] = enlarge(np.round(view * 255).astype(np.uint8), scale)
+    return row
+
+
 def _tolerant(handle_message):
     """ipycanvas' front-end message handler, ignoring (and logging) a message it cannot parse (a
     missing "x", a list where a dict belongs) instead of raising into the page."""
@@ -71,6 +85,9 @@ PAPER = "#ffffff"
 # Okabe-Ito blue and orange: told apart by colour-blind readers; the winner is also bold.
 BAR_COLOUR, WINNER_COLOUR, UNSURE_COLOUR = "#0072B2", "#E69F00", "#999999"
 BOX_COLOUR = "#D55E00"  # Okabe-Ito vermilion: the boxes of number mode
+VIEW_CAPTION = '<div class="hd-caption">What the network sees (28×28):</div>'
+NUMBER_VIEW_CAPTION = '<div class="hd-caption">What the network sees, digit by digit (28×28 each):</div>'
+VIEW_MAX_WIDTH = 340  # CSS pixels: the results column's width
 
 STYLE = f"""
 <style>
@@ -232,6 +249,7 @@ class DigitPad(widgets.VBox):
         self.bars = widgets.HTML()
         self.view_image = widgets.Image(format="png", width=140, height=140)
         self.view_image.add_class("hd-view")
+        self.view_caption = widgets.HTML(VIEW_CAPTION)
 
         self.inside = widgets.VBox()
         self.model_panel = widgets.VBox()
@@ -276,7 +294,7 @@ class DigitPad(widgets.VBox):
                 self.answer,
                 self.message,
                 self.bars,
-                widgets.HTML('<div class="hd-caption">What the network sees (28×28):</div>'),
+                self.view_caption,
                 self.view_image,
             ],
             layout=widgets.Layout(min_width="240px", max_width="360px", flex="1 1 240px"),
@@ -654,6 +672,8 @@ class DigitPad(widgets.VBox):
         if self.number_mode.value and not waiting and self.reading is not None:
             self._refresh_number_outputs()
             return
+        self.bars.layout.display = None
+        self.view_caption.value = VIEW_CAPTION
         prediction = self.prediction
         if prediction is None or prediction.digit is None:
             if waiting and self._load_error is not None:
@@ -670,7 +690,7 @@ class DigitPad(widgets.VBox):
                 f'<span class="hd-confidence"></span></div><div class="hd-note">{note}</div>'
             )
             self.bars.value = self._bars_html(np.zeros(10), None)
-            self.view_image.value = png_bytes(np.zeros((140, 140), np.uint8))
+            self._show_image(np.zeros((140, 140), np.uint8))
             return
         if prediction.not_a_digit:
             self.answer.value = (
@@ -682,7 +702,7 @@ class DigitPad(widgets.VBox):
                 f"({prediction.confidence:.0%}): the bars show what the network would have said.</div>"
             )
             self.bars.value = self._bars_html(prediction.probabilities, prediction.digit, greyed=True)
-            self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+            self._show_image(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
             return
         unsure = " hd-unsure" if prediction.uncertain else ""
         note = (
@@ -698,7 +718,7 @@ class DigitPad(widgets.VBox):
             f'<div class="hd-note">{note}</div>'
         )
         self.bars.value = self._bars_html(prediction.probabilities, prediction.digit)
-        self.view_image.value = png_bytes(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+        self._show_image(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
 
     def _refresh_number_outputs(self):
         """Number mode: .hd-prediction holds the number read; each digit's confidence below."""
@@ -714,8 +734,17 @@ class DigitPad(widgets.VBox):
             f'<span class="hd-prediction hd-number" aria-label="number read">{html.escape(reading.text)}</span>'
             f'<span class="hd-confidence"></span></div><div class="hd-note">{note}</div>'
         )
-        self.bars.value = self._bars_html(np.zeros(10), None, greyed=True)
-        self.view_image.value = png_bytes(np.zeros((140, 140), np.uint8))
+        self.bars.layout.display = "none"  # ten bars belong to one digit: each digit's view instead
+        self.view_caption.value = NUMBER_VIEW_CAPTION
+        self._show_image(_side_by_side([p.input28 for p in reading.digits]))
+
+    def _show_image(self, image):
+        """Show an (h, w) uint8 image under "What the network sees", at its own size (at most the
+        column's width)."""
+        height, width = image.shape
+        shrink = min(1.0, VIEW_MAX_WIDTH / width)
+        self.view_image.width, self.view_image.height = round(width * shrink), round(height * shrink)
+        self.view_image.value = png_bytes(image)
 
     @staticmethod
     def _bars_html(probabilities, winner, greyed=False):

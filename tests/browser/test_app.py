@@ -293,6 +293,9 @@ def test_number_mode_reads_a_number_of_several_digits(browser, app):
     page.screenshot(path=ARTIFACTS / "number-mode.png", full_page=True)
     assert "hd-number" in page.locator(".hd-prediction").get_attribute("class")
     assert page.locator(".hd-digits").inner_text().startswith("3 digits, left to right")
+    assert not page.locator(".hd-bars").is_visible()  # each digit's view instead of one digit's bars
+    view = page.locator(".hd-view").bounding_box()
+    assert view["width"] > 2.5 * view["height"]
     page.locator(".hd-clear").click()
     page.wait_for_function("() => document.querySelector('.hd-prediction').innerText === ''")
     draw_and_wait(page, [*[[(x + 40, y) for x, y in stroke] for stroke in FOUR], *shifted_two(260)])
@@ -302,7 +305,7 @@ def test_number_mode_reads_a_number_of_several_digits(browser, app):
     page.locator(".hd-number-mode").click()  # back to one digit: a square canvas, a new drawing
     page.wait_for_function("() => document.querySelector('.hd-canvas').getBoundingClientRect().width < 400")
     draw_and_wait(page, SEVEN)
-    assert shown(page)["digit"] == "7"
+    assert shown(page)["digit"] == "7" and page.locator(".hd-bars").is_visible()
     context.close()
 
 

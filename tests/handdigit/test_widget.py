@@ -299,6 +299,8 @@ def shifted(strokes, dx):
 
 
 def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
+    from PIL import Image
+
     draw_with_mouse(pad, SEVEN)
     assert shown_digit(pad) == "7"
     pad.number_mode.value = True  # the toggle, as a click sets it
@@ -313,6 +315,13 @@ def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
     assert pad.reading.text == "714" and shown_digit(pad) == "714"
     assert 'class="hd-prediction hd-number"' in pad.answer.value
     assert "3 digits, left to right: 7" in pad.answer.value
+    # no ten bars for three digits: each digit's 28x28 view instead, in a row, as the network saw it
+    assert pad.bars.layout.display == "none" and "digit by digit" in pad.view_caption.value
+    row = np.asarray(Image.open(io.BytesIO(pad.view_image.value)))
+    assert row.shape == (84, 3 * 84 + 2 * 6) and int(pad.view_image.width) == row.shape[1]
+    for index, prediction in enumerate(pad.reading.digits):
+        view = row[::3, index * 90 : index * 90 + 84 : 3] / 255
+        assert np.abs(view - prediction.input28).max() < 0.01
     lefts = [box[0] for box in pad.reading.boxes]
     assert lefts == sorted(lefts) and lefts[0] < 100 < lefts[1] < 350 < lefts[2]
     pad.undo()  # the 4's second stroke goes: no longer 714
@@ -323,6 +332,7 @@ def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
     assert not pad.number_mode.value and pad.drawing.width == 280 and pad.canvas.width == 280 * PIXEL_RATIO
     draw_with_mouse(pad, ONE)
     assert shown_digit(pad) == "1" and pad.reading is None
+    assert pad.bars.layout.display is None and int(pad.view_image.width) == 140
 
 
 def test_an_uploaded_number_is_read_in_number_mode(pad):
