@@ -4,7 +4,9 @@ their number.
 
 Digit drawings come in renditions that real users' input has and MNIST lacks:
 
-    style     a digit style (handdigit.data.synthetic), any pen, slant, size and place
+    style     a digit style (handdigit.data.synthetic), any pen, slant, size and place; one in
+              five with exact lines and curves, as a ruler or a drawing program's shape tools
+              draw them (a network that saw only wobbly squares took a ruled one for a 0)
     writer    an MNIST training writer's digit redrawn with a drawing app's round pen
     polyline  a style as a tablet sampling few points gives it: 6-14 points joined by straight
               segments, pen-up moves joined or not (a mouse user clicking corners looks the same),
@@ -33,6 +35,7 @@ RENDITIONS = ("style", "writer", "polyline", "low-res", "extreme")
 # Shares of the digit drawings (without writers: the writers' shares go to styles).
 DIGIT_SHARES = {"style": 0.30, "writer": 0.25, "polyline": 0.20, "low-res": 0.15, "extreme": 0.10}
 NONDIGIT_SHARES = {"style": 0.55, "polyline": 0.20, "low-res": 0.15, "extreme": 0.10}
+RULER_SHARE = 0.2  # of the "style" drawings, this share drawn with exact lines (a ruler, a shape tool)
 CHUNK = 256  # drawings per task given to a process
 PARALLEL_FROM = 2000  # fewer drawings than this are made in the calling process
 
@@ -325,7 +328,8 @@ def draw(label, rendition, rng, canvas=84, writer=None):
         return rasterize(strokes, canvas, max(brush, 1.0))
     if rendition == "polyline":
         unit_strokes = synthetic.as_written(unit_strokes, rng, lift=0.4, reorder=0.4)
-    strokes = synthetic.place_strokes(unit_strokes, rng, canvas, rotation=rotation)
+    ruler = rendition == "style" and rng.random() < RULER_SHARE
+    strokes = synthetic.place_strokes(unit_strokes, rng, canvas, rotation=rotation, ruler=ruler)
     if rendition == "polyline":
         strokes = synthetic.as_polyline(strokes, int(rng.integers(6, 15)), join_pen_ups=rng.random() < 0.7)
         brush = rng.uniform(0.015, 0.09) * canvas

@@ -136,26 +136,30 @@ def draw_strokes(digit, style, rng, canvas=280, centred=False):
 
 
 def place_strokes(
-    unit_strokes, rng, canvas=280, centred=False, rotation=12.0, aspect=(0.7, 1.35), height=(0.2, 0.85)
-):
+    unit_strokes, rng, canvas=280, centred=False, rotation=12.0, aspect=(0.7, 1.35), height=(0.2, 0.85),
+    ruler=False,
+):  # fmt: skip
     """Strokes drawn in a unit box (x right, y down, height 1) as a hand would put them on a canvas:
     randomly slanted, rotated (up to `rotation` degrees), proportioned (width scaled by a factor in
     `aspect`), bent, sized (a fraction `height` of the canvas) and placed, in canvas pixels.
 
     Each stroke is resampled finely, bent by a smooth random field (hands do not draw straight
     lines), jittered, and moved a little on its own (a second stroke rarely lands exactly where
-    the first one's geometry says).
+    the first one's geometry says). With `ruler`, none of that: exact lines and curves, as drawn
+    with a ruler or a drawing program's shape tools.
     """
     slant = rng.uniform(-0.35, 0.35)
     angle = math.radians(rng.uniform(-rotation, rotation))
     width_scale = rng.uniform(*aspect)
-    wobble = rng.uniform(0.0, 0.006)
-    bend = _smooth_field(rng, rng.uniform(0.0, 0.035))
+    if not ruler:
+        wobble = rng.uniform(0.0, 0.006)
+        bend = _smooth_field(rng, rng.uniform(0.0, 0.035))
     transformed = []
     for number, stroke in enumerate(unit_strokes):
         points = _resampled(np.asarray(stroke, np.float64))
-        points = points + bend(points) + rng.normal(0, wobble, points.shape)
-        if number > 0:
+        if not ruler:
+            points = points + bend(points) + rng.normal(0, wobble, points.shape)
+        if number > 0 and not ruler:
             points = points + rng.normal(0, 0.025, 2)
         x = (points[:, 0] - 0.3) * width_scale + slant * (0.5 - points[:, 1])
         y = points[:, 1] - 0.5

@@ -39,6 +39,9 @@ Non-digit proxies (the answer must be "not a digit"):
                       font (the number reader's composers, handdigit.evaluation.numbers), fitted
                       in the canvas: a number is not one digit (training's numbers are made of
                       its own stroke styles)
+    pictograms        what people draw to test a pad: a stick figure, a sun, a cat's face, a
+                      key, noughts and crosses... (handdigit.evaluation.pictograms, a generator
+                      of its own; training draws none of these pictures)
 
 `make_proxy(name, count, seed)` gives (images (N, 280, 280) uint8 dark ink on white, labels (N,),
 NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
@@ -58,7 +61,7 @@ DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
 )  # fmt: skip
 NONDIGIT_PROXIES = (
-    "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers",
+    "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers", "pictograms",
 )  # fmt: skip
 FROM_MNIST_TEST = (
     "mnist-test",
@@ -72,7 +75,7 @@ FROM_MNIST_TEST = (
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
 FIRST_PROXIES = sorted(DIGIT_PROXIES + NONDIGIT_PROXIES[:4])
-LATER_PROXIES = ("hershey-symbols", "numbers")
+LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
@@ -429,6 +432,10 @@ def make_proxy(name, count, seed=0, mnist=None):
             else:
                 number, _ = compose_drawn(rng, lengths=(2, 3))
             images.append(_fitted(number, rng))
+        elif name == "pictograms":
+            from handdigit.evaluation.pictograms import pictogram
+
+            images.append(pictogram(rng, CANVAS)[0])
         elif name == "styles":
             from handdigit.data.synthetic import STYLES, draw_strokes
             from handdigit.preprocess import rasterize

@@ -11,15 +11,16 @@ what the `Recognizer` answers, through its public API only. Predictions run whil
 every `drawing.PREDICT_INTERVAL` seconds) and always on pen-up.
 
 Elements carry stable CSS classes for browser tests: hd-canvas, hd-prediction (+ hd-unsure; +
-hd-not-a-digit, with empty text, when the drawing is not a digit, and the sentence in
-hd-not-a-digit-note), hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-greyed when not a
-digit), hd-clear, hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling),
+hd-not-a-digit, with empty text, when the drawing is not a digit, the sentence in
+hd-not-a-digit-note, and hd-number-hint when it reads as a number of several digits),
+hd-confidence, hd-bar (ten, digits 0-9; greyed inside hd-greyed when not a digit), hd-clear,
+hd-undo, hd-upload, hd-status ("ready" once a stroke is answered without compiling),
 hd-number-mode (a toggle: a wider canvas read as a number of several digits; .hd-prediction then
 holds the number, with class hd-number, each digit is boxed on the canvas, and hd-view shows each
-digit's 28x28 view in a row instead of one digit's bars), hd-fool (the "Try to
-fool it" panel: hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result), and the
-"Teach it your handwriting" box (handdigit.pad.teaching_view: hd-correct buttons with data-digit,
-hd-teach, hd-reset, hd-export, hd-import, hd-teach-status, hd-teach-result, hd-forgetting).
+digit's 28x28 view in a row instead of one digit's bars), hd-fool (the "Try to fool it" panel:
+hd-fool-fgsm and hd-fool-iterative buttons, the verdict in hd-fool-result), and the "Teach it your
+handwriting" box (handdigit.pad.teaching_view: hd-correct buttons with data-digit, hd-teach,
+hd-reset, hd-export, hd-import, hd-teach-status, hd-teach-result, hd-forgetting).
 """
 
 import functools
@@ -158,6 +159,7 @@ class DigitPad(widgets.VBox):
         self.drawing = Drawing(size)  # the model: strokes, image shown, pen state
         self.prediction = None  # the latest Prediction, or None before anything was drawn
         self.reading = None  # in number mode: the latest NumberReading
+        self._number_hint = None  # in one-digit mode: the number a drawing that is not a digit reads as
         self._recognizer = recognizer
         self._ready = threading.Event()  # set when the network is loaded, or failed to load
         self._load_error = None
@@ -522,6 +524,7 @@ class DigitPad(widgets.VBox):
                 return self.reading
             view = to_mnist(luminance, alpha)
             self._show_view(view)
+            self._suggest_number_mode(paper)
             return self.prediction
 
     def show_test_digit(self, index=None):
@@ -616,6 +619,19 @@ class DigitPad(widgets.VBox):
             self._show_reading(image)
             return
         self._show_view(to_mnist(image))
+        self._suggest_number_mode(image)
+
+    def _suggest_number_mode(self, image):
+        """One-digit mode, a drawing that is not a digit but reads as a number of several digits
+        (`image` paper white, in [0, 1]): say so, and where numbers are read. Drawing "10" is what
+        users of one-digit demos try first."""
+        if self.prediction is None or not self.prediction.not_a_digit:
+            return
+        reading = self._recognizer.read_number(image)
+        apart = all(left[2] < right[0] for left, right in zip(reading.boxes, reading.boxes[1:], strict=False))
+        if len(reading.text) >= 2 and apart:  # (cutting one shape can make digit-like halves)
+            self._number_hint = reading.text
+            self._refresh_outputs()
 
     def _show_reading(self, image):
         """Number mode: read the number in `image` (paper white, in [0, 1]) and box its digits."""
@@ -651,6 +667,7 @@ class DigitPad(widgets.VBox):
 
     def _show_view(self, view, prepared=False):
         self.reading = None  # one digit shown: no number
+        self._number_hint = None
         if not self.ready:
             self.prediction = None
             self._refresh_outputs(waiting=True)
@@ -701,6 +718,11 @@ class DigitPad(widgets.VBox):
                 f'<div class="hd-note">The closest digit would be {prediction.digit} '
                 f"({prediction.confidence:.0%}): the bars show what the network would have said.</div>"
             )
+            if self._number_hint:
+                self.answer.value += (
+                    f'<div class="hd-note hd-number-hint">It reads as the number {self._number_hint}: '
+                    "switch on <b>Number mode</b> to read numbers of several digits.</div>"
+                )
             self.bars.value = self._bars_html(prediction.probabilities, prediction.digit, greyed=True)
             self._show_image(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
             return

@@ -112,6 +112,33 @@ def test_the_plan_shares_renditions_as_stated_and_writers_match_labels(mnist):
     assert set(renditions[has]) <= {"writer", "low-res"}
 
 
+def test_a_ruler_draws_exact_lines_and_a_hand_does_not():
+    square = [[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)]]
+    for ruler in (True, False):
+        (stroke,) = synthetic.place_strokes(square, np.random.default_rng(4), 280, ruler=ruler)
+        side = np.asarray(stroke)[: len(stroke) // 4]  # the first side, resampled finely
+        direction = (side[-1] - side[0]) / np.linalg.norm(side[-1] - side[0])
+        relative = side - side[0]
+        off_the_line = np.abs(relative[:, 0] * direction[1] - relative[:, 1] * direction[0])
+        assert (off_the_line.max() < 1e-6) == ruler, off_the_line.max()
+        assert np.allclose(stroke[0], stroke[-1]) == ruler  # a hand does not close it exactly
+
+
+def test_numbers_of_several_digits_are_written_on_one_line_with_the_gaps_asked_for():
+    box = [[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0), (0.0, 0.0)]]
+    for gap in (0.3, -0.1):  # apart, and overlapping (touching digits)
+        strokes = nondigits._side_by_side([box, box, box], np.random.default_rng(1), (gap, gap))
+        spans = [(min(x for x, _ in s), max(x for x, _ in s)) for s in strokes]
+        assert len(spans) == 3 and all(
+            np.isclose(b[0] - a[1], gap) for a, b in zip(spans, spans[1:], strict=False)
+        )
+        bottoms = [max(y for _, y in s) for s in strokes]
+        assert max(bottoms) - min(bottoms) < 0.2  # on one line, give or take
+    rng = np.random.default_rng(2)
+    for kind in nondigits.NUMBERS:
+        assert len(nondigits.nondigit_strokes("number", kind, rng)) >= 2
+
+
 def test_polylines_have_the_points_asked_for_and_keep_the_ends():
     strokes = [[(0, 0), (10, 0), (10, 10)], [(20, 0), (20, 10)]]
     joined = synthetic.as_polyline(strokes, 8)

@@ -7,6 +7,7 @@ import pytest
 from handdigit.data.drawings import NOT_A_DIGIT
 from handdigit.data.hershey import glyph
 from handdigit.evaluation import proxies
+from handdigit.evaluation.pictograms import PICTOGRAMS, pictogram
 
 
 @pytest.mark.parametrize("name", proxies.DIGIT_PROXIES + proxies.NONDIGIT_PROXIES)
@@ -79,3 +80,21 @@ def test_every_hershey_symbol_key_draws_a_glyph_of_its_own():
         if font == "japanese":  # keys without a glyph draw the same diamond: none of those is used
             missing = np.concatenate(glyph(";", font))
             assert not any(points.shape == missing.shape and np.allclose(points, missing) for points in drawn)
+
+
+@pytest.mark.parametrize("kind", sorted(PICTOGRAMS))
+def test_every_pictogram_draws_ink_the_recognizer_can_read(kind):
+    from handdigit.preprocess import to_mnist
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        image, drawn = pictogram(rng, proxies.CANVAS, kind)
+        assert drawn == kind and image.shape == (proxies.CANVAS, proxies.CANVAS) and image.dtype == np.uint8
+        assert (image < 128).any() and to_mnist(image.astype(np.float32) / 255) is not None
+
+
+def test_the_pictograms_are_not_training_s_shapes():
+    from handdigit.data import nondigits
+
+    trained = {kind for _, kind in nondigits.kind_names()}
+    assert not set(PICTOGRAMS) & trained

@@ -335,6 +335,20 @@ def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
     assert pad.bars.layout.display is None and int(pad.view_image.width) == 140
 
 
+def test_a_number_drawn_in_one_digit_mode_is_not_a_digit_and_points_to_number_mode(pad):
+    draw_with_mouse(pad, [*shifted(ONE, -90), *shifted(ZERO, 50)])
+    assert pad.prediction.not_a_digit and "hd-not-a-digit" in pad.answer.value
+    assert 'class="hd-note hd-number-hint"' in pad.answer.value and "the number 10" in pad.answer.value
+    pad.clear()
+    draw_with_mouse(pad, SEVEN)  # a digit: no hint
+    assert shown_digit(pad) == "7" and "hd-number-hint" not in pad.answer.value
+    pad.clear()
+    star = [[(140 + 95 * np.sin(k * 4 * np.pi / 5), 150 - 95 * np.cos(k * 4 * np.pi / 5)) for k in range(6)]]
+    draw_with_mouse(pad, star)  # not a digit, and not digits side by side
+    assert pad.prediction.not_a_digit and "hd-number-hint" not in pad.answer.value
+    pad.clear()
+
+
 def test_an_uploaded_number_is_read_in_number_mode(pad):
     from PIL import Image
 
