@@ -203,7 +203,8 @@ The network HandDigit ships, so that nothing must be trained to use the app.
 - **Architecture**: {card["architecture"]} ({card["parameters"]:,} parameters).{_head_markdown(card)}
 - **Data**: MNIST, {card["train_images"]:,} training images plus {card.get("drawn_train_images", 0):,} synthetic pen
   drawings of digits and {card.get("not_digit_train_images", 0):,} of things that are not digits (letters,
-  Greek and Cyrillic letters, shapes, symbols, scribbles; {"a class of their own, the head's" if card.get("not_a_digit_head") else 'trained towards "none of them"'}), all augmented, the last
+  Greek and Cyrillic letters, shapes, symbols, scribbles, numbers of two or three digits;
+  {"a class of their own, the head's" if card.get("not_a_digit_head") else 'trained towards "none of them"'}), all augmented, the last
   {card["val_images"]:,} MNIST training images for validation; the 10,000 test images were used for this card only.
 - **Trained by**: `{card["command"]}`
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},

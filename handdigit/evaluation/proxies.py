@@ -589,13 +589,16 @@ def plot_threshold_sweep(report, path, score=None):
 
     fine = np.quantile(digit_scores, np.linspace(0, 0.10, 101))  # thresholds flagging 0-10% of digits
     false_alarms = np.array([(digit_scores < t).mean() for t in fine])
-    for (name, entry), colour in zip(
-        ((n, e) for n, e in entries.items() if e["kind"] != "digits"),
-        (BLUE, GREEN, ORANGE, VERMILION, "#CC79A7", "#56B4E9"),
-        strict=False,
-    ):
+    colours = (BLUE, GREEN, ORANGE, VERMILION, "#CC79A7", "#56B4E9")  # then again, dashed
+    for number, (name, entry) in enumerate((n, e) for n, e in entries.items() if e["kind"] != "digits"):
         values = np.array(entry["scores"][score])
-        tradeoff.plot(100 * false_alarms, [100 * (values < t).mean() for t in fine], color=colour, label=name)
+        tradeoff.plot(
+            100 * false_alarms,
+            [100 * (values < t).mean() for t in fine],
+            color=colours[number % len(colours)],
+            linestyle="-" if number < len(colours) else "--",
+            label=name,
+        )
     tradeoff.plot(
         100 * false_alarms,
         [100 * (other_scores < t).mean() for t in fine],

@@ -16,9 +16,12 @@ sheared upright (the shear that leaves the fewest columns with ink: leaning digi
    wider than SPLIT_FROM times its height (touching digits), near the columns where its ink is
    thinnest, along the path down through the least ink.
 4. **The best reading**: every run from one such place to another (narrow enough to be a digit)
-   is read by the network; the reading chosen is the sequence of runs whose scores (how much each
-   looks like a digit, on the weights' not-a-digit scale) add up highest, each run paying
-   SEGMENT_COST (a run that is not a digit NOT_A_DIGIT_COST more), and a run that takes in parts
+   is read by the network, upright and as written (the two views' logits averaged: setting a
+   number upright bends each digit a little); the reading chosen is the sequence of runs whose
+   scores (how much each looks like a digit, on the weights' not-a-digit scale) add up highest,
+   each run paying SEGMENT_COST (a run that is not a digit NOT_A_DIGIT_COST more, and so does a
+   run read as 1 less than ONE_HEIGHT as high as the typical part: a 1 stands as tall as the
+   digits beside it, a shorter stroke is a piece of one of them), and a run that takes in parts
    with paper between them paying up to MERGE_COST as that gap widens; a cut whose path crosses
    more than FREE_CROSSINGS strokes pays CROSSING_COST for each one more (touching digits meet at
    one place; a cut down the middle of a 0 or an 8 crosses two strokes). So two halves of an 8
@@ -63,6 +66,7 @@ CROSSING_COST = 5.0  # a cut through more than FREE_CROSSINGS strokes pays this 
 FREE_CROSSINGS = 1  # (touching digits meet at one place; a cut down the middle of a 0 crosses two)
 SHORTEST = 0.4  # a run less high than this share of the typical part's height is not a digit (a dash, a dot, a cut bar)
 RELAXED = 6.0  # inside a number, a run is left out only this far below the not-a-digit threshold
+ONE_HEIGHT = 0.7  # a run read as 1 less high than this share of the typical part's height is doubtful
 MARGIN = 0.15  # paper around each run, as a share of its height, as a drawing has
 
 
@@ -73,6 +77,19 @@ class NumberReading:
     text: str
     digits: list = field(default_factory=list)
     boxes: list = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """The ink between two edges, as a drawing to read: `upright` from the sheared image, `as_written`
+    the same pixels where they are in the image; its box in the image's pixels, the widest gap
+    between the parts in it, and whether it cuts through a part."""
+
+    upright: np.ndarray
+    as_written: np.ndarray
+    box: tuple
+    gap: int
+    cut: bool
 
 
 @dataclass
@@ -117,21 +134,25 @@ def read_number(recognizer, image, polarity="auto"):
             if edges[j].min() - edges[i].max() > 2 * widest and j > i + 1:
                 break  # the edges lie in the gaps: a run's ink is narrower than its span
             run = _run(ink, labels, owner, parts, edges[i], edges[j], offsets)
-            if run is not None and (j == i + 1 or run[1][2] - run[1][0] <= widest):
+            if run is not None and (j == i + 1 or run.box[2] - run.box[0] <= widest):
                 runs[(i, j)] = run
     spans = list(runs)
-    predictions = dict(zip(spans, recognizer.predict_many([runs[span][0] for span in spans]), strict=True))
-    merging = {span: MERGE_COST * min(1.0, runs[span][2] / (CLEAR_GAP * typical_height)) for span in spans}
-    cut = {span: runs[span][3] for span in spans}
-    short = {span: runs[span][1][3] - runs[span][1][1] < SHORTEST * typical_height for span in spans}
-    chosen = _best_reading(recognizer, spans, predictions, merging, cut, short, crossings)
+    predictions = dict(zip(spans, _read_runs(recognizer, [runs[span] for span in spans]), strict=True))
+    merging = {span: MERGE_COST * min(1.0, runs[span].gap / (CLEAR_GAP * typical_height)) for span in spans}
+    cut = {span: runs[span].cut for span in spans}
+    height = {span: runs[span].box[3] - runs[span].box[1] for span in spans}
+    short = {span: height[span] < SHORTEST * typical_height for span in spans}
+    short_one = {
+        span: predictions[span].digit == 1 and height[span] < ONE_HEIGHT * typical_height for span in spans
+    }
+    chosen = _best_reading(recognizer, spans, predictions, merging, cut, short_one, crossings)
     if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):
         return _reading(
-            [(recognizer.predict(image, polarity), runs[chosen[0]][1], 0.0)], recognizer.calibration
+            [(recognizer.predict(image, polarity), runs[chosen[0]].box, 0.0)], recognizer.calibration
         )
     return _reading(
         [
-            (predictions[span], runs[span][1], -CUT_MARGIN if runs[span][3] else RELAXED)
+            (predictions[span], runs[span].box, -CUT_MARGIN if runs[span].cut else RELAXED)
             for span in chosen
             if not short[span]
         ],
@@ -139,7 +160,27 @@ def read_number(recognizer, image, polarity="auto"):
     )
 
 
-def _best_reading(recognizer, spans, predictions, merging, cut, short, crossings):
+def _read_runs(recognizer, runs):
+    """A Prediction for each run, from the network's logits for its upright and its as-written
+    drawing averaged: setting a leaning number upright bends each digit a little, and the average
+    of the two views misreads fewer digits than either alone."""
+    views = [[recognizer.preprocess(run.upright), recognizer.preprocess(run.as_written)] for run in runs]
+    seen = [[view for view in pair if view is not None] for pair in views]
+    readable = [index for index, pair in enumerate(seen) if pair]
+    predictions = [recognizer.no_digit()] * len(runs)
+    if readable:
+        logits = recognizer.logits(np.stack([view for index in readable for view in seen[index]]))
+        row = 0
+        for index in readable:
+            count = len(seen[index])
+            predictions[index] = recognizer._prediction(
+                logits[row : row + count].mean(axis=0), seen[index][0]
+            )
+            row += count
+    return predictions
+
+
+def _best_reading(recognizer, spans, predictions, merging, cut, short_one, crossings):
     """The spans, from the first edge to the last, whose values (less what merging parts across
     a gap costs, and what cutting through strokes costs) add up highest."""
     edge_count = len(crossings)
@@ -148,7 +189,10 @@ def _best_reading(recognizer, spans, predictions, merging, cut, short, crossings
         through = CROSSING_COST * max(0, crossings[j] - FREE_CROSSINGS) if j < edge_count - 1 else 0.0
         options = [
             (
-                best[i][0] + _value(recognizer, predictions[(i, j)], cut[(i, j)]) - merging[(i, j)] - through,
+                best[i][0]
+                + _value(recognizer, predictions[(i, j)], cut[(i, j)], short_one[(i, j)])
+                - merging[(i, j)]
+                - through,
                 [*best[i][1], (i, j)],
             )
             for (i, end) in spans
@@ -159,9 +203,10 @@ def _best_reading(recognizer, spans, predictions, merging, cut, short, crossings
     return best.get(edge_count - 1, (0.0, []))[1]
 
 
-def _value(recognizer, prediction, cut=False, short=False):
+def _value(recognizer, prediction, cut=False, short_one=False):
     """What a run adds to a reading: its digit score (capped) less the cost of one more digit,
-    and more if it is not a digit (for a run cut out of a part: unless it is clearly one)."""
+    and more if it is not a digit (for a run cut out of a part: unless it is clearly one), or a 1
+    far shorter than the digits beside it (a piece of one of them)."""
     if prediction.digit is None:
         return -1e9
     if recognizer.calibration.score == "digit-odds":
@@ -170,7 +215,9 @@ def _value(recognizer, prediction, cut=False, short=False):
         confidence = min(prediction.confidence, 1 - 1e-9)
         score = float(np.log(confidence / (1 - confidence)))
     doubtful = (
-        short or prediction.not_a_digit or (cut and _below(recognizer.calibration, prediction, -CUT_MARGIN))
+        short_one
+        or prediction.not_a_digit
+        or (cut and _below(recognizer.calibration, prediction, -CUT_MARGIN))
     )
     return min(score, SCORE_CAP) - SEGMENT_COST - (NOT_A_DIGIT_COST if doubtful else 0.0)
 
@@ -329,9 +376,8 @@ def _upright(ink):
 
 
 def _run(ink, labels, owner, parts, start, stop, offsets):
-    """(dark-on-light image, box, widest gap between the parts in it, whether it cuts through a part)
-    of the ink between two edges (each a column per row): whole parts whose centre lies between
-    them, and the pixels between them of parts cut inside; None when there is no ink."""
+    """The _Run of the ink between two edges (each a column per row): whole parts whose centre lies
+    between them, and the pixels between them of parts cut inside; None when there is no ink."""
     mask = np.zeros(ink.shape, bool)
     inside, cut_through = [], False
     columns_here = np.arange(ink.shape[1])[None, :]
@@ -361,5 +407,12 @@ def _run(ink, labels, owner, parts, start, stop, offsets):
     run_ink = np.where(mask[y0:y1, x0:x1], ink[y0:y1, x0:x1], 0.0)
     margin = max(2, int(MARGIN * (y1 - y0)))
     gaps = [b.x0 - a.x1 for a, b in zip(inside, inside[1:], strict=False)]
-    image = 1.0 - np.pad(run_ink, margin).astype(np.float32)
-    return image, box, max([0, *gaps]), cut_through
+    as_written = np.zeros((y1 - y0, box[2] - box[0]), np.float32)
+    as_written[pixel_rows - y0, original_columns - box[0]] = ink[pixel_rows, pixel_columns]
+    return _Run(
+        1.0 - np.pad(run_ink, margin).astype(np.float32),
+        1.0 - np.pad(as_written, margin),
+        box,
+        max([0, *gaps]),
+        cut_through,
+    )

@@ -147,5 +147,48 @@ def test_a_run_counts_as_cut_only_when_it_leaves_part_of_a_stroke_outside():
         return numbers._run(ink, labels, labels, [part], np.full(50, start), np.full(50, stop), offsets)
 
     whole, half = run(5, 70), run(5, 35)
-    assert whole[3] is False and whole[1] == (10, 10, 60, 40)
-    assert half[3] is True and half[1] == (10, 10, 35, 40)
+    assert whole.cut is False and whole.box == (10, 10, 60, 40)
+    assert half.cut is True and half.box == (10, 10, 35, 40)
+
+
+def test_a_run_is_read_upright_and_as_written():
+    """The run's pixels, taken from the sheared ink, are put back where they were for the second
+    view: a leaning bar stays leaning there."""
+    from handdigit.recognition import numbers
+
+    original = np.zeros((40, 60), np.float32)
+    for row in range(5, 35):
+        original[row, 40 - row // 2 : 43 - row // 2] = 1.0  # a bar leaning right
+    upright, offsets = numbers._upright(original)
+    labels = (upright > 0).astype(int)
+    part = numbers._Part([1], 0, 5, upright.shape[1], 35)
+    left, right = np.zeros(40, int), np.full(40, upright.shape[1])
+    run = numbers._run(upright, labels, labels, [part], left, right, offsets)
+    margin = max(2, int(numbers.MARGIN * 30))
+    written = 1 - run.as_written[margin:-margin, margin:-margin]
+    x0, y0, x1, y1 = run.box
+    np.testing.assert_array_equal(written, original[y0:y1, x0:x1])
+    stood_up = 1 - run.upright[margin:-margin, margin:-margin]
+    assert stood_up.shape[1] < written.shape[1]  # upright, the bar is narrower than as written
+
+
+def test_a_1_far_shorter_than_the_digits_beside_it_is_taken_as_a_piece_of_one():
+    """A 4 whose first stroke stands apart: read as "1" and "4" it scores more than as one 4, unless
+    a 1 that short is doubtful (ONE_HEIGHT)."""
+    from types import SimpleNamespace
+
+    from handdigit.recognition import numbers
+
+    recognizer = SimpleNamespace(calibration=SimpleNamespace(score="digit-odds", threshold=0.5))
+
+    def read(digit, score):
+        return SimpleNamespace(digit=digit, score=score, not_a_digit=False, confidence=0.99)
+
+    spans = [(0, 1), (1, 2), (0, 2)]
+    predictions = {(0, 1): read(1, 15.0), (1, 2): read(4, 15.0), (0, 2): read(4, 18.0)}
+    merging = {(0, 1): 0.0, (1, 2): 0.0, (0, 2): 1.0}
+    cut = dict.fromkeys(spans, False)
+    for short_piece, expected in ((False, [(0, 1), (1, 2)]), (True, [(0, 2)])):
+        short_one = {**dict.fromkeys(spans, False), (0, 1): short_piece}
+        chosen = numbers._best_reading(recognizer, spans, predictions, merging, cut, short_one, [0, 0, 0])
+        assert chosen == expected
