@@ -275,6 +275,11 @@ def shifted_two(dx):
     return [[(x + dx, y) for x, y in [(70, 90), (110, 50), (170, 55), (185, 110), (80, 240), (205, 238)]]]
 
 
+def small(strokes, dx):
+    """Strokes at 45% of their size about the canvas's middle, moved `dx` pixels to the right."""
+    return [[((x - 140) * 0.45 + 140 + dx, (y - 140) * 0.45 + 140) for x, y in stroke] for stroke in strokes]
+
+
 def test_number_mode_reads_a_number_of_several_digits(browser, app):
     """The hd-number-mode toggle widens the canvas; .hd-prediction then holds the number read."""
     context = browser.new_context(viewport={"width": 1300, "height": 950})
@@ -306,6 +311,12 @@ def test_number_mode_reads_a_number_of_several_digits(browser, app):
     page.wait_for_function("() => document.querySelector('.hd-canvas').getBoundingClientRect().width < 400")
     draw_and_wait(page, SEVEN)
     assert shown(page)["digit"] == "7" and page.locator(".hd-bars").is_visible()
+    page.locator(".hd-clear").click()  # a number on the one-digit pad: not a digit, and a pointer
+    draw_and_wait(page, [*small(SEVEN, -70), *small(FOUR, 70)])
+    page.wait_for_selector(".hd-number-hint", timeout=30_000)
+    assert "the number 74" in page.locator(".hd-number-hint").inner_text()
+    assert "hd-not-a-digit" in page.locator(".hd-prediction").get_attribute("class")
+    page.screenshot(path=ARTIFACTS / "number-hint.png", full_page=True)
     context.close()
 
 

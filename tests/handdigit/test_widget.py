@@ -336,9 +336,10 @@ def test_number_mode_widens_the_canvas_and_reads_the_number(pad):
 
 
 def test_a_number_drawn_in_one_digit_mode_is_not_a_digit_and_points_to_number_mode(pad):
-    draw_with_mouse(pad, [*shifted(ONE, -90), *shifted(ZERO, 50)])
+    small = [[((x - 140) * 0.45 + 140 + dx, (y - 140) * 0.45 + 140) for x, y in s] for dx, strokes in ((-70, SEVEN), (70, FOUR)) for s in strokes]  # fmt: skip
+    draw_with_mouse(pad, small)  # "74", each digit at 45% of the canvas
     assert pad.prediction.not_a_digit and "hd-not-a-digit" in pad.answer.value
-    assert 'class="hd-note hd-number-hint"' in pad.answer.value and "the number 10" in pad.answer.value
+    assert 'class="hd-note hd-number-hint"' in pad.answer.value and "the number 74" in pad.answer.value
     pad.clear()
     draw_with_mouse(pad, SEVEN)  # a digit: no hint
     assert shown_digit(pad) == "7" and "hd-number-hint" not in pad.answer.value
