@@ -210,6 +210,8 @@ def pictogram(rng, canvas=280, kind=None):
     from handdigit.preprocess import rasterize
 
     kind = kind or list(PICTOGRAMS)[rng.integers(len(PICTOGRAMS))]
+    if kind not in PICTOGRAMS:
+        raise ValueError(f"unknown pictogram {kind!r}; known: {', '.join(PICTOGRAMS)}")
     strokes = [np.asarray(stroke, np.float64) for stroke in PICTOGRAMS[kind](rng)]
     strokes = [stroke + rng.normal(0, 0.012, 2) + rng.normal(0, 0.004, stroke.shape) for stroke in strokes]
     angle = math.radians(rng.uniform(-15, 15))

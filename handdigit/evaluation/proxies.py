@@ -63,15 +63,8 @@ DIGIT_PROXIES = (
 NONDIGIT_PROXIES = (
     "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers", "pictograms",
 )  # fmt: skip
-FROM_MNIST_TEST = (
-    "mnist-test",
-    "tablet-8",
-    "coarse-scan",
-    "slanted-squashed",
-    "corner",
-    "thick-thin",
-    "numbers",
-)
+# the proxies that redraw one MNIST test digit each (the numbers proxy composes its own)
+FROM_MNIST_TEST_DIGITS = ("mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin")
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
 FIRST_PROXIES = sorted(DIGIT_PROXIES + NONDIGIT_PROXIES[:4])
@@ -344,14 +337,13 @@ def make_proxy(name, count, seed=0, mnist=None):
     if name not in known:
         raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
     rng = np.random.default_rng([seed, known.index(name)])
-    if name in FROM_MNIST_TEST:
-        if mnist is None:
-            from handdigit.data import load_mnist
+    if mnist is None and name in (*FROM_MNIST_TEST_DIGITS, "numbers"):
+        from handdigit.data import load_mnist
 
-            mnist = load_mnist()
-        if name != "numbers":
-            picks = rng.choice(len(mnist.test_labels), count, replace=False)
-            digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
+        mnist = load_mnist()
+    if name in FROM_MNIST_TEST_DIGITS:
+        picks = rng.choice(len(mnist.test_labels), count, replace=False)
+        digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
     images = []
     for index in range(count):
         if name == "mnist-test":

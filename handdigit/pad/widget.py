@@ -50,9 +50,9 @@ def _show_in_message(pad, sentence):
 _visitor_event = visitor_event(_show_in_message)
 
 
-def _side_by_side(views, scale=3, gap=6):
-    """(28, 28) views in [0, 1] enlarged `scale` times and set in a row, `gap` pixels of grey
-    between them, as uint8; one black square when there are none."""
+def _views_in_a_row(views, scale=3, gap=6):
+    """(28, 28) views in [0, 1] enlarged `scale` times (pixels stay sharp squares) and set in a
+    row, `gap` pixels of grey between them, as uint8; one black square when there are none."""
     if not views:
         return np.zeros((140, 140), np.uint8)
     side = 28 * scale
@@ -396,7 +396,7 @@ class DigitPad(widgets.VBox):
                 self._set_pen(layer, self.drawing.widths[-1])
                 layer.stroke_line(*(value * PIXEL_RATIO for value in (previous_x, previous_y, x, y)))
             if self.drawing.prediction_due():
-                self._predict_drawing()
+                self._predict_drawing(while_drawing=True)
 
     @_visitor_event
     def _on_pen_up(self, *_):
@@ -605,7 +605,7 @@ class DigitPad(widgets.VBox):
             self._refresh_inside()
 
     # --- outputs --------------------------------------------------------------------------
-    def _predict_drawing(self):
+    def _predict_drawing(self, while_drawing=False):
         self.drawing.predicted()
         if self.drawing.source != "drawing":
             return
@@ -619,7 +619,8 @@ class DigitPad(widgets.VBox):
             self._show_reading(image)
             return
         self._show_view(to_mnist(image))
-        self._suggest_number_mode(image)
+        if not while_drawing:  # a number is read once the pen is up, not at every move
+            self._suggest_number_mode(image)
 
     def _suggest_number_mode(self, image):
         """One-digit mode, a drawing that is not a digit but reads as a number of several digits
@@ -724,7 +725,7 @@ class DigitPad(widgets.VBox):
                     "switch on <b>Number mode</b> to read numbers of several digits.</div>"
                 )
             self.bars.value = self._bars_html(prediction.probabilities, prediction.digit, greyed=True)
-            self._show_image(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+            self._show_image(_views_in_a_row([prediction.input28], scale=5))
             return
         unsure = " hd-unsure" if prediction.uncertain else ""
         note = (
@@ -740,7 +741,7 @@ class DigitPad(widgets.VBox):
             f'<div class="hd-note">{note}</div>'
         )
         self.bars.value = self._bars_html(prediction.probabilities, prediction.digit)
-        self._show_image(enlarge(np.round(prediction.input28 * 255).astype(np.uint8), 5))
+        self._show_image(_views_in_a_row([prediction.input28], scale=5))
 
     def _refresh_number_outputs(self):
         """Number mode: .hd-prediction holds the number read; each digit's confidence below."""
@@ -758,7 +759,7 @@ class DigitPad(widgets.VBox):
         )
         self.bars.layout.display = "none"  # ten bars belong to one digit: each digit's view instead
         self.view_caption.value = NUMBER_VIEW_CAPTION
-        self._show_image(_side_by_side([p.input28 for p in reading.digits]))
+        self._show_image(_views_in_a_row([p.input28 for p in reading.digits]))
 
     def _show_image(self, image):
         """Show an (h, w) uint8 image under "What the network sees", at its own size (at most the

@@ -93,6 +93,11 @@ def test_every_pictogram_draws_ink_the_recognizer_can_read(kind):
         assert (image < 128).any() and to_mnist(image.astype(np.float32) / 255) is not None
 
 
+def test_an_unknown_pictogram_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown pictogram 'dragon'; known: stick-figure"):
+        pictogram(np.random.default_rng(0), kind="dragon")
+
+
 def test_the_pictograms_are_not_training_s_shapes():
     from handdigit.data import nondigits
 
