@@ -4,8 +4,9 @@ never used, so that their figures can be trusted to say something about the real
 Digit proxies (real digits: the answer must be the digit, not "not a digit"):
 
     mnist-test        MNIST's test writers, as scanned (training saw MNIST's other writers)
-    typed             digits typed in 24 fonts (matplotlib's DejaVu, STIX and Computer Modern
-                      families), any size, slant and turn: training saw no font
+    typed             digits typed in 21 fonts (matplotlib's DejaVu, STIX and Computer Modern
+                      families; only fonts whose glyph is the digit: `fonts_typing`), any size,
+                      slant and turn: training saw no font
     typed-pen         those glyphs' skeletons redrawn with a round pen, thin to thick
     tablet-8          MNIST test writers' digits traced along their skeleton (pen-up jumps joined),
                       resampled to 8 points and drawn as straight segments: a tablet sampling few
@@ -47,6 +48,7 @@ Non-digit proxies (the answer must be "not a digit"):
 NOT_A_DIGIT for non-digits). `evaluate_proxies(recognizer)` runs them all through the Recognizer.
 """
 
+import functools
 import math
 from pathlib import Path
 
@@ -102,17 +104,38 @@ def font_paths():
     return [folder / name for name in names if (folder / name).is_file()]
 
 
+@functools.cache
+def _character_map(path):
+    """{code point: glyph name} of a TrueType font (fontTools reads the font's cmap table)."""
+    from fontTools.ttLib import TTFont
+
+    return TTFont(str(path), lazy=True).getBestCmap() or {}
+
+
+def fonts_typing(character, fonts):
+    """The fonts among `fonts` whose glyph for `character` is that character, by the glyph's name
+    in the Adobe Glyph List (old-style figures count): a math symbol font's "1" is an infinity
+    sign (cmsy10), a display font has no digits at all; typing with them draws something else."""
+    from fontTools import agl
+
+    def types_it(path):
+        name = _character_map(path).get(ord(character))
+        return name is not None and agl.toUnicode(name.removesuffix("oldstyle")) == character
+
+    return [path for path in fonts if types_it(path)]
+
+
 def typed(character, rng, fonts):
-    """`character` typed in a random font, size, slant and turn, somewhere on the canvas:
-    (CANVAS, CANVAS) uint8, dark on white."""
+    """`character` typed in a random font of `fonts` that has it, with a random size, slant and
+    turn, somewhere on the canvas: (CANVAS, CANVAS) uint8, dark on white."""
     from PIL import Image, ImageDraw, ImageFont
 
-    for _ in range(10):  # a font without the glyph draws nothing (or a box): try another
-        font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(60, 200)))
-        glyph = Image.new("L", (CANVAS * 2, CANVAS * 2), 0)
-        ImageDraw.Draw(glyph).text((CANVAS // 2, CANVAS // 2), character, fill=255, font=font)
-        if np.asarray(glyph).max() > 0:
-            break
+    having = fonts_typing(character, fonts)
+    if not having:
+        raise ValueError(f"typed: none of the {len(fonts)} fonts has the character {character!r}")
+    font = ImageFont.truetype(str(having[rng.integers(len(having))]), int(rng.integers(60, 200)))
+    glyph = Image.new("L", (CANVAS * 2, CANVAS * 2), 0)
+    ImageDraw.Draw(glyph).text((CANVAS // 2, CANVAS // 2), character, fill=255, font=font)
     shear = rng.uniform(-0.3, 0.3)
     glyph = glyph.transform(
         glyph.size, Image.Transform.AFFINE, (1, shear, -shear * CANVAS, 0, 1, 0), Image.Resampling.BILINEAR

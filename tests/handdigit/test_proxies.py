@@ -27,6 +27,23 @@ def test_the_typed_characters_leave_out_what_reads_as_a_digit():
     assert not set(proxies.LETTERS_AND_SYMBOLS) & set("OoIlSZGbqgsz0123456789|/")
 
 
+def test_typed_characters_come_only_from_fonts_whose_glyph_is_that_character():
+    from fontTools import agl
+    from fontTools.ttLib import TTFont
+
+    fonts = {path.name: path for path in proxies.font_paths()}
+    digit_fonts = {path.name for path in proxies.fonts_typing("7", list(fonts.values()))}
+    assert {"DejaVuSans.ttf", "STIXGeneral.ttf", "cmr10.ttf"} <= digit_fonts
+    if "cmsy10.ttf" in fonts:  # matplotlib's math symbol font: its "7" is a mapsto arrow, not a 7
+        assert "cmsy10.ttf" not in digit_fonts
+        with pytest.raises(ValueError, match="'1'"):
+            proxies.typed("1", np.random.default_rng(0), [fonts["cmsy10.ttf"]])
+    for character in "0123456789" + proxies.LETTERS_AND_SYMBOLS:
+        for path in proxies.fonts_typing(character, list(fonts.values())):
+            name = TTFont(str(path), lazy=True).getBestCmap()[ord(character)]
+            assert agl.toUnicode(name.replace("oldstyle", "")) == character, (path.name, character, name)
+
+
 def test_trace_visits_every_pixel_and_jumps_between_pieces():
     skeleton = np.zeros((10, 12), bool)
     skeleton[2, 1:6] = True  # a bar
