@@ -130,7 +130,7 @@ def _calibration_markdown(card):
         "",
         f"Probabilities are softmax(logits / T) with **T = {entry['temperature']:.3f}**, fitted to minimise the",
         "negative log-likelihood on the validation digits (MNIST's validation images and drawings redrawn",
-        "from the validation writers).",
+        "from the validation writers), each group of them weighing the same.",
     ]
     if rule:
         alternatives = rule.get("alternatives", {})
@@ -156,15 +156,17 @@ def _calibration_markdown(card):
             f"### Proxies ({proxies['count']} inputs each; `handdigit evaluate --proxies`)",
             "",
             "Made by generators and writers training never used (`handdigit/evaluation/proxies.py` says how);",
-            "`styles` resembles training and is the optimistic one.",
+            "`styles` resembles training and is the optimistic one. The calibration error's floor is",
+            "what a perfectly calibrated model would measure with the same confidences on as many",
+            "inputs (`handdigit.evaluation.metrics.calibration_error_floor`): a finite sample never shows 0.",
             "",
-            '| proxy | kind | accuracy | flagged "not a digit" | calibration error | weakest digits |',
+            '| proxy | kind | accuracy | flagged "not a digit" | calibration error (floor) | weakest digits |',
             "|---|---|---|---|---|---|",
         ]
         for name, figures in proxies["proxies"].items():
             accuracy = f"{figures['accuracy']:.1%}" if "accuracy" in figures else ""
             ece = (
-                f"{figures['expected_calibration_error']:.1%}"
+                f"{figures['expected_calibration_error']:.1%} ({figures['calibration_error_floor']:.1%})"
                 if "expected_calibration_error" in figures
                 else ""
             )

@@ -508,7 +508,7 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
             },
         }
         if name in DIGIT_PROXIES:
-            from handdigit.evaluation.metrics import reliability
+            from handdigit.evaluation.metrics import calibration_error_floor, reliability
 
             correct = digits == labels
             confidence = np.where(present, calibration.probabilities(logits).max(axis=1), 0.0)
@@ -520,6 +520,7 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
                     for digit in range(10)
                 ],
                 expected_calibration_error=reliability(confidence, correct)[0],
+                calibration_error_floor=calibration_error_floor(confidence),
             )
         report["proxies"][name] = entry
         if progress is not None:
@@ -529,16 +530,23 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
 
 def summary_lines(report):
     """The report as a text table (no scores)."""
-    lines = [f"{'proxy':20s} {'kind':11s} {'accuracy':>9s} {'flagged':>8s}  weakest classes"]
+    lines = [
+        f"{'proxy':20s} {'kind':11s} {'accuracy':>9s} {'flagged':>8s} {'ECE (floor)':>13s}  weakest classes"
+    ]
     for name, entry in report["proxies"].items():
         accuracy = f"{entry['accuracy']:.1%}" if "accuracy" in entry else ""
+        ece = (
+            f"{entry['expected_calibration_error']:.1%} ({entry['calibration_error_floor']:.1%})"
+            if "calibration_error_floor" in entry
+            else ""
+        )
         weakest = ""
         if "per_class" in entry:
             present = [digit for digit in range(10) if entry["per_class"][digit] is not None]
             order = sorted(present, key=lambda digit: entry["per_class"][digit])[:3]
             weakest = ", ".join(f"{digit}: {entry['per_class'][digit]:.0%}" for digit in order)
         lines.append(
-            f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%}  {weakest}"
+            f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%} {ece:>13s}  {weakest}"
         )
     return lines
 

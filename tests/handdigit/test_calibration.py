@@ -108,6 +108,26 @@ def test_temperature_scaling_recovers_the_temperature_that_made_the_labels():
     assert negative_log_likelihood(u * 3, labels, temperature) < negative_log_likelihood(u * 3, labels, 1.0)
 
 
+def test_each_group_of_validation_digits_weighs_the_same_in_the_temperature():
+    """A large group made at temperature 3 and a small one at 1.5: the fitted T minimises the mean
+    of the two groups' likelihoods (found here by a fine grid), not the pooled one, which the large
+    group would set on its own."""
+    rng = np.random.default_rng(2)
+
+    def group(count, temperature):
+        u = rng.standard_normal((count, 10)) * 2
+        p = np.exp(u) / np.exp(u).sum(axis=1, keepdims=True)
+        return u * temperature, np.array([rng.choice(10, p=row) for row in p])
+
+    groups = {"large": group(8_000, 3.0), "small": group(800, 1.5)}
+    fitted = calibrate(groups).temperature
+    grid = np.exp(np.linspace(np.log(1.0), np.log(4.0), 601))
+    mean_of_groups = [np.mean([negative_log_likelihood(z, y, t) for z, y in groups.values()]) for t in grid]
+    assert fitted == pytest.approx(grid[int(np.argmin(mean_of_groups))], rel=0.004)
+    pooled = fit_temperature(*(np.concatenate(parts) for parts in zip(*groups.values(), strict=True)))
+    assert pooled == pytest.approx(3.0, rel=0.1) and fitted < pooled - 0.4
+
+
 def test_the_rule_flags_at_most_the_chosen_share_of_every_group_and_picks_the_better_score():
     """Easy digits (MNIST-like) and hard ones (a coarse scan, say): the threshold is set by the hard
     group, which a pooled quantile would flag far more often."""

@@ -36,3 +36,18 @@ def test_perfectly_calibrated_predictions_have_zero_error():
     confidences = np.full(100000, 0.7)
     correct = rng.random(100000) < 0.7
     assert reliability(confidences, correct)[0] < 0.01
+
+
+@pytest.mark.parametrize(("count", "confidence"), [(1000, 0.95), (4000, 0.95), (300, 0.7)])
+def test_the_calibration_error_floor_is_what_a_calibrated_model_measures_on_that_many_inputs(
+    count, confidence
+):
+    """All confidences equal: one bin, so a calibrated model's ECE is |k / n - c| with k right
+    answers of n, k ~ Binomial(n, c); its mean, summed exactly over k, is the floor."""
+    from scipy.stats import binom
+
+    from handdigit.evaluation.metrics import calibration_error_floor
+
+    k = np.arange(count + 1)
+    exact = float(np.sum(binom.pmf(k, count, confidence) * np.abs(k / count - confidence)))
+    assert calibration_error_floor(np.full(count, confidence)) == pytest.approx(exact, rel=0.1)
