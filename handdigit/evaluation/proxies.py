@@ -18,6 +18,8 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     coarse-scan       MNIST test digits fitted into a 32x32 bitmap, counted over an 8x8 grid (ink
                       counts 0-16) and scaled back up, nearest or bilinear: a low-resolution
                       scanner
+    blurred-scan      MNIST test digits averaged over a 10x10 to 16x16 grid, scaled back up
+                      (bilinear or bicubic), blurred and faded: a grey low-resolution scanner
     slanted-squashed  MNIST test writers' digits sheared, squashed and stretched
     corner            MNIST test writers' digits redrawn small, with a thin pen, in a corner
     thick-thin        MNIST test writers' digits redrawn with very thin and very thick pens
@@ -61,16 +63,19 @@ from handdigit.recognition.calibration import SCORES
 CANVAS = 280
 DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
+    "blurred-scan",
 )  # fmt: skip
 NONDIGIT_PROXIES = (
     "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers", "pictograms",
 )  # fmt: skip
 # the proxies that redraw one MNIST test digit each (the numbers proxy composes its own)
-FROM_MNIST_TEST_DIGITS = ("mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin")
+FROM_MNIST_TEST_DIGITS = (
+    "mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "blurred-scan",
+)  # fmt: skip
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
-FIRST_PROXIES = sorted(DIGIT_PROXIES + NONDIGIT_PROXIES[:4])
-LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms")
+FIRST_PROXIES = sorted(DIGIT_PROXIES[:10] + NONDIGIT_PROXIES[:4])
+LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
@@ -258,6 +263,29 @@ def coarse_scan(digit28, rng):
     return (255 - np.clip(up, 0, 255)).astype(np.uint8)
 
 
+def blurred_scan(digit28, rng):
+    """An MNIST digit (28, 28) uint8 as a grey low-resolution scanner sees it: fitted into a square
+    grid of 10 to 16 cells (its longer side 70-100% of the grid), each cell the mean of its ink,
+    scaled up to the canvas by bilinear or bicubic resampling, blurred (a Gaussian of 2-8 canvas
+    pixels) and faded (the darkest ink 55-100% black). Dark on white."""
+    from PIL import Image, ImageFilter
+
+    rows, cols = np.flatnonzero(digit28.max(axis=1) > 0), np.flatnonzero(digit28.max(axis=0) > 0)
+    crop = digit28[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    cells = int(rng.integers(10, 17))
+    scale = rng.uniform(0.7, 1.0) * cells / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    fitted = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), np.float32)
+    grid = np.zeros((cells, cells), np.float32)
+    top, left = (cells - fitted.shape[0]) // 2, (cells - fitted.shape[1]) // 2
+    grid[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted * rng.uniform(0.55, 1.0)
+    resample = Image.Resampling.BILINEAR if rng.random() < 0.5 else Image.Resampling.BICUBIC
+    up = Image.fromarray(grid, mode="F").resize((CANVAS, CANVAS), resample)
+    ink = Image.fromarray(np.clip(np.asarray(up), 0, 255).astype(np.uint8))
+    ink = ink.filter(ImageFilter.GaussianBlur(rng.uniform(2, 8)))
+    return (255 - np.asarray(ink)).astype(np.uint8)
+
+
 def sheared(digit28, rng):
     """An MNIST digit sheared, squashed or stretched, on the canvas, dark on white."""
     from PIL import Image
@@ -380,6 +408,8 @@ def make_proxy(name, count, seed=0, mnist=None):
             )
         elif name == "coarse-scan":
             images.append(coarse_scan(digits[index], rng))
+        elif name == "blurred-scan":
+            images.append(blurred_scan(digits[index], rng))
         elif name == "slanted-squashed":
             images.append(sheared(digits[index], rng))
         elif name in ("tablet-8", "corner", "thick-thin"):
