@@ -120,3 +120,27 @@ def test_the_pictograms_are_not_training_s_shapes():
 
     trained = {kind for _, kind in nondigits.kind_names()}
     assert not set(PICTOGRAMS) & trained
+
+
+def test_a_blurred_scan_is_the_digit_smooth_and_grey(mnist):
+    """Where the scan's ink lies is where the digit's is (after both are cropped to their ink and
+    fitted to 28x28); its edges are soft (no step between neighbouring canvas pixels larger than a
+    fifth of the ink range) and its ink comes in many grey levels."""
+    from PIL import Image
+
+    def fitted(ink):
+        rows, cols = np.flatnonzero(ink.max(axis=1) > 40), np.flatnonzero(ink.max(axis=0) > 40)
+        crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        return np.asarray(Image.fromarray(crop).resize((28, 28), Image.Resampling.BILINEAR), np.float64)
+
+    rng = np.random.default_rng(5)
+    for digit in mnist.test_images[:6]:
+        scan = proxies.blurred_scan(digit, rng)
+        ink = 255 - scan
+        assert np.corrcoef(fitted(ink).ravel(), fitted(digit).ravel())[0, 1] > 0.6
+        steps = (
+            np.abs(np.diff(ink.astype(np.int16), axis=1)).max(),
+            np.abs(np.diff(ink.astype(np.int16), axis=0)).max(),
+        )
+        assert max(steps) < 0.2 * ink.max()
+        assert len(np.unique(ink)) > 50
