@@ -567,7 +567,7 @@ def summary_lines(report):
         accuracy = f"{entry['accuracy']:.1%}" if "accuracy" in entry else ""
         ece = (
             f"{entry['expected_calibration_error']:.1%} ({entry['calibration_error_floor']:.1%})"
-            if "calibration_error_floor" in entry
+            if "expected_calibration_error" in entry
             else ""
         )
         weakest = ""
