@@ -381,12 +381,21 @@ def run_evaluate(args):
     report = evaluate_weights(args.weights, data_dir=args.data_dir, out_dir=args.out)
     if args.proxies:
         from handdigit.data import load_mnist
-        from handdigit.evaluation.proxies import evaluate_proxies, plot_threshold_sweep, summary_lines
+        from handdigit.evaluation.proxies import (
+            ProgressBar,
+            evaluate_proxies,
+            plot_threshold_sweep,
+            summary_lines,
+        )
         from handdigit.recognition.recognizer import Recognizer
 
-        proxies = evaluate_proxies(
-            Recognizer.load(args.weights), count=args.proxies, mnist=load_mnist(args.data_dir)
-        )
+        with ProgressBar() as bar:
+            proxies = evaluate_proxies(
+                Recognizer.load(args.weights),
+                count=args.proxies,
+                mnist=load_mnist(args.data_dir),
+                progress=bar,
+            )
         if args.out is not None:
             plot_threshold_sweep(proxies, args.out / "not-a-digit.png")
         report["proxies"] = {

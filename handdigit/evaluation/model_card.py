@@ -294,7 +294,7 @@ def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pic
     from handdigit.data import load_mnist
     from handdigit.evaluation import evaluate_drawn, evaluate_weights
     from handdigit.evaluation.metrics import load_model
-    from handdigit.evaluation.proxies import evaluate_proxies, plot_threshold_sweep
+    from handdigit.evaluation.proxies import ProgressBar, evaluate_proxies, plot_threshold_sweep
     from handdigit.recognition.calibration import save_with_calibration
     from handdigit.recognition.recognizer import Recognizer
 
@@ -309,7 +309,10 @@ def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pic
     shutil.copyfile(run_dir / "curves.png", weights_dir / "curves.png")
     recognizer = Recognizer.load(weights_path)
     drawn = evaluate_drawn(recognizer)
-    proxy_report = evaluate_proxies(recognizer, count=proxies, mnist=mnist) if proxies else None
+    proxy_report = None
+    if proxies:
+        with ProgressBar() as bar:
+            proxy_report = evaluate_proxies(recognizer, count=proxies, mnist=mnist, progress=bar)
     if proxy_report is not None:
         plot_threshold_sweep(proxy_report, weights_dir / "not-a-digit.png")
     card = build_card(run_dir, report, weights_path, drawn, pick, calibration, proxy_report)

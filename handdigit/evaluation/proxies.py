@@ -558,6 +558,33 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
     return report
 
 
+class ProgressBar:
+    """A tqdm bar on stderr for `evaluate_proxies(..., progress=bar)`, one step per proxy and its
+    name shown: 3,000 inputs of each of the eighteen proxies take minutes.
+
+        with ProgressBar() as bar:
+            report = evaluate_proxies(recognizer, count=3000, progress=bar)
+    """
+
+    def __init__(self, names=None, file=None):
+        import sys
+
+        from tqdm.auto import tqdm
+
+        total = len(names or DIGIT_PROXIES + NONDIGIT_PROXIES)
+        self.bar = tqdm(total=total, desc="evaluation proxies", unit="proxy", file=file or sys.stderr)
+
+    def __call__(self, name, entry):
+        self.bar.set_postfix_str(name, refresh=False)
+        self.bar.update()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
+
+
 def summary_lines(report):
     """The report as a text table (no scores)."""
     lines = [

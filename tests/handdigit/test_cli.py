@@ -179,3 +179,22 @@ def test_ctrl_c_outside_the_training_loop_is_one_line_and_exit_130(monkeypatch, 
     monkeypatch.setattr(cli, "run_evaluate", interrupted)
     assert cli.main(["evaluate"]) == cli.EXIT_INTERRUPTED
     assert capsys.readouterr().err.strip() == "handdigit evaluate: interrupted; nothing was changed"
+
+
+def test_evaluate_with_proxies_shows_progress_and_each_proxy_s_calibration_error_and_floor(mnist_dir):
+    """Every proxy (digits and not) in the table and the JSON, a digit proxy's calibration error
+    beside its floor, and a progress bar on stderr that reaches the last proxy."""
+    from handdigit.evaluation.proxies import DIGIT_PROXIES, NONDIGIT_PROXIES
+
+    shown = run_handdigit("evaluate", "--proxies", "4", "--data-dir", mnist_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert "ECE (floor)" in shown.stdout and "Traceback" not in shown.stderr
+    assert all(name in shown.stdout for name in DIGIT_PROXIES + NONDIGIT_PROXIES)
+    total = len(DIGIT_PROXIES + NONDIGIT_PROXIES)
+    assert "evaluation proxies" in shown.stderr and f"{total}/{total}" in shown.stderr
+    as_json = json.loads(
+        run_handdigit("evaluate", "--proxies", "4", "--data-dir", mnist_dir, "--json").stdout
+    )
+    tablet = as_json["proxies"]["tablet-8"]
+    assert 0 <= tablet["calibration_error_floor"] <= 1 and 0 <= tablet["expected_calibration_error"] <= 1
+    assert "calibration_error_floor" not in as_json["proxies"]["shapes"]
