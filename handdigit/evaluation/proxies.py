@@ -74,7 +74,10 @@ FROM_MNIST_TEST_DIGITS = (
 )  # fmt: skip
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
-FIRST_PROXIES = sorted(DIGIT_PROXIES[:10] + NONDIGIT_PROXIES[:4])
+FIRST_PROXIES = sorted(
+    ("mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner",
+     "thick-thin", "styles", "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes")
+)  # fmt: skip
 LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
