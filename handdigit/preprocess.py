@@ -12,6 +12,11 @@ nothing like that, and a network fed a plainly resized canvas answers "7" to alm
    `polarity="dark-on-light"` or `"light-on-dark"`), so that ink is high and paper is 0;
 3. a noise floor: the paper's own level (the border's median) and faint specks are removed, and
    the strongest ink is scaled to 1;
+3b. a small picture shown enlarged by repeating its pixels (an 8x8 scan displayed at 280x280, a
+   pixel-art digit) is taken back to one value per pixel, so that step 4 enlarges it smoothly as it
+   would the small picture itself: its hard block edges are not part of the digit (measured: an
+   8x8 scan enlarged that way was read 2 points worse and flagged "not a digit" 4 times as often
+   as the same scan given at 8x8);
 4. crop to the ink's bounding box; scale its longest side to 19 px (Pillow, antialiased), so that
    with the sub-pixel shift of step 5 the digit spans at most 20 px, as MNIST's 20x20 box;
 5. place it in 28x28 with its centre of mass exactly at MNIST's (sub-pixel, bilinear: a drawing
@@ -36,6 +41,10 @@ NOISE_FLOOR = 0.12  # ink below this fraction of the strongest ink is paper, not
 # "No digit": fewer strong-ink pixels (above half the strongest) than 4, or than 1 in 10,000.
 MINIMUM_INK_PIXELS = 4
 BLANK_FRACTION = 1e-4
+# A block-enlarged picture: each pixel repeated over at least MIN_BLOCK x MIN_BLOCK pixels, and its
+# ink at least MIN_BLOCKS pixels along its longer side (a lone square blob is left alone).
+MIN_BLOCK = 3
+MIN_BLOCKS = 4
 
 
 def ink_from_image(luminance, alpha=None, polarity="auto"):
@@ -72,6 +81,54 @@ def _border(image):
             image[:, -thickness:].ravel(),
         ]
     )
+
+
+def block_grid(ink):
+    """Where the pixels of the small picture lie, if `ink` (H, W) is one enlarged by repeating each
+    pixel over a square block: (rows, columns), one index into `ink` per small pixel (a block's
+    centre), so that `ink[np.ix_(rows, columns)]` is the small picture; None otherwise.
+
+    The block side need not be whole (8 pixels enlarged to 28 repeat 3 or 4 times): every place
+    where the image changes, along each axis, must lie within a pixel of a grid of one block side
+    (the largest that fits, tried among the spans between an axis's first and last change divided
+    by a whole number of blocks), started at the first change. Antialiased drawings change at
+    neighbouring rows and columns and fail at once."""
+    changes = [_changes(ink, axis) for axis in (0, 1)]
+    gaps = np.concatenate([np.diff(axis_changes) for axis_changes in changes])
+    if len(gaps) < 3 or gaps.min() < MIN_BLOCK - 1:  # a lone bar or block says too little
+        return None
+    spans = [int(c[-1] - c[0]) for c in changes if len(c) > 1]  # each a whole number of blocks
+    sides = {span / cells for span in spans for cells in range(1, span // MIN_BLOCK + 1)}
+    for side in sorted(sides, reverse=True):
+        if all(_on_grid(axis_changes, side) for axis_changes in changes):
+            rows, columns = (
+                _block_centres(c, side, length) for c, length in zip(changes, ink.shape, strict=True)
+            )
+            small = ink[np.ix_(rows, columns)]
+            extent = max(np.count_nonzero(small.any(axis=1)), np.count_nonzero(small.any(axis=0)))
+            return (rows, columns) if extent >= MIN_BLOCKS else None
+    return None
+
+
+def _changes(image, axis):
+    """Indices i along `axis` where slice i differs from slice i - 1."""
+    lines = np.moveaxis(image, axis, 0)
+    return np.flatnonzero(np.any(lines[1:] != lines[:-1], axis=1)) + 1
+
+
+def _on_grid(changes, side):
+    offsets = changes - changes[0] if len(changes) else changes
+    return bool(np.all(np.abs(offsets - np.round(offsets / side) * side) <= min(1.0, side / 4)))
+
+
+def _block_centres(changes, side, length):
+    """The middle pixel of each block of a grid of `side` started at the first change, over
+    0..length; a sliver of a block at an edge (a pixel or less, the grid's rounding) is none."""
+    origin = changes[0] if len(changes) else 0
+    starts = origin + side * np.arange(-math.ceil(origin / side), math.ceil((length - origin) / side))
+    low, high = np.maximum(starts, 0), np.minimum(starts + side, length)
+    keep = high - low > min(1.0, side / 4)
+    return np.clip(np.floor((low[keep] + high[keep]) / 2).astype(int), 0, length - 1)
 
 
 def centre_of_mass(image):
@@ -132,6 +189,9 @@ def to_mnist(luminance, alpha=None, polarity="auto"):
     ink = ink_from_image(luminance, alpha, polarity)
     if np.count_nonzero(ink > 0.5) < max(MINIMUM_INK_PIXELS, BLANK_FRACTION * ink.size):
         return None
+    grid = block_grid(ink)
+    if grid is not None:
+        ink = ink[np.ix_(*grid)]
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     cropped = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     digit = _scale_to_box(cropped)

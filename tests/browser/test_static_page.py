@@ -256,6 +256,51 @@ def test_the_page_gives_the_python_recognizers_answers(browser, site):
     context.close()
 
 
+def test_the_page_takes_an_enlarged_scan_back_to_its_pixels_as_python_does(browser, site):
+    """An 8x8 scan enlarged by repeating its pixels (to 280, to 28 with blocks of 3 or 4, pasted on
+    a larger page) is found by the page as by handdigit.preprocess.block_grid, and gives the same
+    view; a drawing is not taken for one."""
+    from PIL import Image
+
+    from handdigit.preprocess import block_grid, ink_from_image, to_mnist
+
+    rng = np.random.default_rng(8)
+    scan = np.zeros((8, 8), np.float32)
+    scan[1:7, 2:6] = rng.uniform(0.2, 1.0, (6, 4))
+    scan[3, 3] = 1.0
+
+    def nearest(picture, side):
+        return np.asarray(Image.fromarray(picture, mode="F").resize((side, side), Image.Resampling.NEAREST))
+
+    pasted = np.zeros((300, 290), np.float32)
+    pasted[13:293, 7:287] = nearest(scan, 280)
+    drawing = 1 - rasterize([[(150, 45), (147, 120), (143, 235)]], 280, 18).astype(np.float32) / 255
+    pictures = {"280": nearest(scan, 280), "28": nearest(scan, 28), "pasted": pasted, "drawing": drawing}
+    _, url = site
+    context, page, errors = open_page(browser, url)
+    for name, ink in pictures.items():
+        luminance = (1 - ink).astype(np.float32)
+        answer = page.evaluate(
+            """([values, width, height]) => {
+                const luminance = Float32Array.from(values);
+                const ink = HandDigit.preprocess.inkFromImage(luminance, width, height, null, "auto");
+                const grid = HandDigit.preprocess.blockGrid(ink, width, height);
+                return {grid, view: Array.from(HandDigit.preprocess.toMnist(luminance, width, height))};
+            }""",
+            [luminance.ravel().tolist(), luminance.shape[1], luminance.shape[0]],
+        )
+        grid = block_grid(ink_from_image(luminance))
+        assert (answer["grid"] is None) == (grid is None) == (name == "drawing"), name
+        if grid is not None:
+            assert [list(axis) for axis in grid] == answer["grid"], name
+        view = to_mnist(luminance)
+        np.testing.assert_allclose(np.array(answer["view"]).reshape(28, 28), view, atol=1e-4, err_msg=name)
+        if name != "drawing":
+            np.testing.assert_allclose(view, to_mnist(1 - scan), atol=1e-5, err_msg=name)
+    assert not errors
+    context.close()
+
+
 def test_the_page_works_opened_from_the_disk(browser, site):
     directory, _ = site
     context, page, errors = open_page(browser, (directory / "index.html").as_uri())

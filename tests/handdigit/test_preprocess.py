@@ -6,7 +6,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from handdigit.data.synthetic import draw_strokes, style_names
-from handdigit.preprocess import MNIST_CENTRE_OF_MASS, centre_of_mass, rasterize, to_mnist
+from handdigit.preprocess import (
+    MNIST_CENTRE_OF_MASS,
+    block_grid,
+    centre_of_mass,
+    ink_from_image,
+    rasterize,
+    to_mnist,
+)
 
 STYLES = style_names()
 
@@ -119,3 +126,82 @@ def test_rasterize_draws_round_caps_and_dots():
     assert rasterize([], 10, 3).min() == 255
     with pytest.raises(ValueError, match="width"):
         rasterize([[(1, 1)]], 10, 0)
+
+
+def small_picture(rows, columns, seed):
+    """A small scan's ink (rows, columns) float32: paper round it, and inside a block of at least
+    4x4 pixels of ink levels that differ from pixel to pixel (the strongest 1), so that no coarser
+    grid describes it."""
+    rng = np.random.default_rng(seed)
+    ink = np.zeros((rows, columns), np.float32)
+    height, width = rng.integers(4, rows - 1), rng.integers(4, columns - 1)
+    top, left = rng.integers(1, rows - height), rng.integers(1, columns - width)
+    ink[top : top + height, left : left + width] = rng.uniform(0.3, 1.0, (height, width))
+    ink[top, left] = 1.0
+    return ink
+
+
+def enlarged_by_nearest(picture, width, height):
+    """A float picture resized by repeating its pixels, as Pillow's nearest-neighbour resize does."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(picture, mode="F").resize((width, height), Image.Resampling.NEAREST))
+
+
+@settings(max_examples=40)
+@given(
+    rows=st.integers(6, 16),
+    columns=st.integers(6, 16),
+    block=st.integers(3, 40),
+    seed=st.integers(0, 10_000),
+)
+def test_a_picture_enlarged_by_whole_blocks_is_found_and_taken_back_to_its_pixels(rows, columns, block, seed):
+    small = small_picture(rows, columns, seed)
+    enlarged = np.kron(small, np.ones((block, block), np.float32))
+    grid = block_grid(enlarged)
+    assert grid is not None
+    np.testing.assert_array_equal(enlarged[np.ix_(*grid)], small)
+
+
+@settings(max_examples=40)
+@given(cells=st.integers(6, 16), block=st.floats(3.0, 40.0), seed=st.integers(0, 10_000))
+def test_a_scan_enlarged_by_any_factor_reads_as_the_scan_itself(cells, block, seed):
+    """An 8x8 scan shown at 28x28 or 280x280 (blocks of 3.5 or 35 pixels, repeated 3 or 4 times
+    when the factor is not whole) gives the network the same view as the scan given at its size."""
+    small = small_picture(cells, cells, seed)
+    side = round(cells * block)
+    enlarged = enlarged_by_nearest(small, side, side)
+    assert block_grid(enlarged) is not None
+    np.testing.assert_allclose(to_mnist(1 - enlarged), to_mnist(1 - small), atol=1e-5)
+
+
+def test_an_enlarged_scan_pasted_on_a_larger_page_reads_as_the_scan():
+    """Blocks that start anywhere on the page (the grid is found from the first change, not the edge)."""
+    small = small_picture(8, 8, seed=3)
+    page = np.zeros((300, 260), np.float32)
+    page[17 : 17 + 280, 5 : 5 + 280 - 30] = np.kron(small, np.ones((35, 35), np.float32))[:, :250]
+    assert block_grid(page) is not None
+    np.testing.assert_allclose(to_mnist(1 - page), to_mnist(1 - small[:, : 250 // 35 + 1]), atol=1e-5)
+
+
+@settings(max_examples=30)
+@given(
+    style=st.sampled_from(STYLES),
+    seed=st.integers(0, 10_000),
+    width=st.floats(1.5, 45),
+    canvas=st.sampled_from([28, 64, 280, 400]),
+)
+def test_drawings_are_never_taken_for_enlarged_pictures(style, seed, width, canvas):
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=canvas, centred=True)
+    image = rasterize(strokes, canvas, width * canvas / 280).astype(np.float32) / 255
+    assert block_grid(ink_from_image(image)) is None
+
+
+def test_a_lone_block_or_bar_is_left_as_it_is():
+    """Too few blocks to call it a scan: a square blob and a bar of constant ink stay as drawn."""
+    square = np.zeros((280, 280), np.float32)
+    square[100:170, 100:170] = 1
+    bar = np.zeros((280, 280), np.float32)
+    bar[40:240, 120:150] = 1
+    assert block_grid(square) is None
+    assert block_grid(bar) is None

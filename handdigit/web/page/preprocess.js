@@ -4,6 +4,7 @@
  *
  *   1. rasterize: strokes -> ink coverage, antialiased round pen (preprocess.draw_segments_loops);
  *   2. inkFromImage: luminance -> ink in [0, 1], polarity from the border, noise floor;
+ *      blockGrid: a small picture enlarged by repeating its pixels is taken back to its pixels;
  *   3. crop to the ink and scale its longest side to 19 px as Pillow's resize does
  *      (Lanczos when shrinking, after a box reduce by a whole factor; bilinear when enlarging);
  *   4. place in 28x28 with the centre of mass at MNIST's, by a sub-pixel bilinear shift.
@@ -21,6 +22,8 @@
   const NOISE_FLOOR = f32(0.12);
   const MINIMUM_INK_PIXELS = 4;
   const BLANK_FRACTION = 1e-4;
+  const MIN_BLOCK = 3; // a block-enlarged picture repeats each pixel over at least 3x3 pixels
+  const MIN_BLOCKS = 4; // and its ink spans at least 4 of them along its longer side
 
   // --- 1. strokes -> coverage ----------------------------------------------------------------
 
@@ -285,20 +288,92 @@
     return out;
   }
 
+  // --- 2b. a block-enlarged picture back to its own pixels (preprocess.block_grid) ------------
+
+  /** Indices i (rows for axis 0, columns for axis 1) where line i differs from line i - 1. */
+  function changes(ink, width, height, axis) {
+    const [lines, along] = axis === 0 ? [height, width] : [width, height];
+    const at = (line, k) => (axis === 0 ? ink[line * width + k] : ink[k * width + line]);
+    const found = [];
+    for (let line = 1; line < lines; line++) {
+      for (let k = 0; k < along; k++) {
+        if (at(line, k) !== at(line - 1, k)) {
+          found.push(line);
+          break;
+        }
+      }
+    }
+    return found;
+  }
+
+  function onGrid(axisChanges, side) {
+    const tolerance = Math.min(1, side / 4);
+    return axisChanges.every((change) => {
+      const offset = change - axisChanges[0];
+      return Math.abs(offset - roundHalfEven(offset / side) * side) <= tolerance;
+    });
+  }
+
+  /** The middle pixel of each block of a grid of `side` started at the first change. */
+  function blockCentres(axisChanges, side, length) {
+    const origin = axisChanges.length ? axisChanges[0] : 0;
+    const centres = [];
+    const last = Math.ceil((length - origin) / side);
+    for (let j = -Math.ceil(origin / side); j < last; j++) {
+      const start = origin + side * j;
+      const low = Math.max(start, 0);
+      const high = Math.min(start + side, length);
+      if (high - low > Math.min(1, side / 4)) {
+        centres.push(Math.min(Math.max(Math.floor((low + high) / 2), 0), length - 1));
+      }
+    }
+    return centres;
+  }
+
+  /** [rows, columns] of the small picture's pixels in `ink` if it is one enlarged by repeating
+   *  each pixel over a square block, else null: every change along each axis within a pixel of a
+   *  grid of one block side (the largest that fits). */
+  function blockGrid(ink, width, height) {
+    const axes = [changes(ink, width, height, 0), changes(ink, width, height, 1)];
+    const gaps = axes.flatMap((c) => c.slice(1).map((change, i) => change - c[i]));
+    if (gaps.length < 3 || gaps.reduce((a, b) => Math.min(a, b)) < MIN_BLOCK - 1) return null;
+    const sides = new Set();
+    for (const c of axes) {
+      if (c.length < 2) continue;
+      const span = c[c.length - 1] - c[0];
+      for (let cells = 1; cells <= Math.floor(span / MIN_BLOCK); cells++) sides.add(span / cells);
+    }
+    for (const side of [...sides].sort((a, b) => b - a)) {
+      if (!axes.every((c) => onGrid(c, side))) continue;
+      const rows = blockCentres(axes[0], side, height);
+      const columns = blockCentres(axes[1], side, width);
+      const inkRows = rows.filter((r) => columns.some((c) => ink[r * width + c] > 0)).length;
+      const inkColumns = columns.filter((c) => rows.some((r) => ink[r * width + c] > 0)).length;
+      return Math.max(inkRows, inkColumns) >= MIN_BLOCKS ? [rows, columns] : null;
+    }
+    return null;
+  }
+
   /** The MNIST-style 28x28 view (Float32Array(784), ink = 1) of an image, or null if blank.
    *  luminance: width x height in [0, 1] (0 = black); alpha: optional opacity in [0, 1]. */
   function toMnist(luminance, width, height, alpha, polarity) {
-    const ink = inkFromImage(luminance, width, height, alpha, polarity);
-    let strong = 0;
+    let ink = inkFromImage(luminance, width, height, alpha, polarity);
+    let strongInk = 0;
+    for (let i = 0; i < ink.length; i++) strongInk += ink[i] > 0.5;
+    if (strongInk < Math.max(MINIMUM_INK_PIXELS, BLANK_FRACTION * ink.length)) return null;
+    const grid = blockGrid(ink, width, height);
+    if (grid) {
+      const [rows, columns] = grid;
+      ink = Float32Array.from(rows.flatMap((r) => columns.map((c) => ink[r * width + c])));
+      [width, height] = [columns.length, rows.length];
+    }
     let top = height;
     let bottom = -1;
     let left = width;
     let right = -1;
     for (let row = 0; row < height; row++) {
       for (let column = 0; column < width; column++) {
-        const value = ink[row * width + column];
-        if (value > 0.5) strong++;
-        if (value > 0) {
+        if (ink[row * width + column] > 0) {
           top = Math.min(top, row);
           bottom = Math.max(bottom, row);
           left = Math.min(left, column);
@@ -306,7 +381,6 @@
         }
       }
     }
-    if (strong < Math.max(MINIMUM_INK_PIXELS, BLANK_FRACTION * ink.length)) return null;
     const cropWidth = right - left + 1;
     const cropHeight = bottom - top + 1;
     const cropped = new Float32Array(cropWidth * cropHeight);
@@ -339,6 +413,7 @@
     coverageToLuminance,
     rasterize,
     inkFromImage,
+    blockGrid,
     resizeLikePillow,
     toMnist,
   };
