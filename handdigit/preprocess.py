@@ -93,9 +93,12 @@ def block_grid(ink):
     (the largest that fits, tried among the spans between an axis's first and last change divided
     by a whole number of blocks), started at the first change. Antialiased drawings change at
     neighbouring rows and columns and fail at once."""
-    changes = [_changes(ink, axis) for axis in (0, 1)]
-    gaps = np.concatenate([np.diff(axis_changes) for axis_changes in changes])
-    if len(gaps) < 3 or gaps.min() < MIN_BLOCK - 1:  # a lone bar or block says too little
+    changes = []
+    for axis in (0, 1):  # rows first: a drawing fails there, and its columns need no look
+        changes.append(_changes(ink, axis))
+        if np.any(np.diff(changes[-1]) < MIN_BLOCK - 1):
+            return None
+    if sum(max(0, len(axis_changes) - 1) for axis_changes in changes) < 3:  # a lone bar or block says little
         return None
     spans = [int(c[-1] - c[0]) for c in changes if len(c) > 1]  # each a whole number of blocks
     sides = {span / cells for span in spans for cells in range(1, span // MIN_BLOCK + 1)}
