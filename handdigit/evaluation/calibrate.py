@@ -12,15 +12,22 @@ honest, and the threshold below which an input is "not a digit".
   (handdigit.recognition.calibration.SCORES) the threshold is the highest that flags at most
   `false_alarms` of every group: the hardest kind of real digit sets it, not the average one
   (pooled, the easy MNIST scans would hide a rule that flags one coarse scan in ten). Of the
-  scores, the one that then flags the most validation drawings that are not digits wins. Every
-  score's figures are kept in the calibration's details, so the model card can compare them.
+  scores, the one that then flags the most validation drawings that are not digits wins, but for
+  one: given the inputs' feature distances (handdigit.recognition.distance), "odds-and-distance"
+  is the rule whatever the validation drawings say. They are drawn by training's own generators,
+  which the not-a-digit head learned, so they cannot show what the distance is for: drawings no
+  generator made (on the independent proxies, two networks, it rejects 4-5 points more non-digits
+  at the same false alarms; docs/not-a-digit.md). Its weight w makes the digit odds and the log
+  distance vary alike over the validation digits (the ratio of their standard deviations), its
+  centre c is their mean log distance, both with the groups weighing the same. Every score's
+  figures are kept in the calibration's details, so the model card can compare them.
 """
 
 import math
 
 import numpy as np
 
-from handdigit.recognition.calibration import DIGITS, SCORES, Calibration
+from handdigit.recognition.calibration import DIGITS, NEEDS_HEAD, SCORES, Calibration
 
 FALSE_ALARMS = 0.01  # the share of validation digits the threshold may flag
 
@@ -61,12 +68,22 @@ def fit_temperature(logits, labels, low=0.05, high=20.0, steps=60, weights=None)
     return math.exp((a + b) / 2)
 
 
-def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
+def calibrate(
+    digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS, digit_distances=None, not_digit_distances=None
+):  # fmt: skip
     """The Calibration fitted on validation logits: `digit_groups` maps a group's name to (logits
     (N, 10), labels (N,)) of digits; `not_digit_logits` (M, 10) are of drawings that are not digits
-    (None or empty: temperature only, no rule)."""
+    (None or empty: temperature only, no rule). `digit_distances` ({group name: (N,)}) and
+    `not_digit_distances` (M,), the inputs' feature distances, make the rule "odds-and-distance"
+    (for a network with a not-a-digit output)."""
     if not digit_groups or any(len(logits) == 0 for logits, _ in digit_groups.values()):
         raise ValueError("calibrate: every group of validation digits needs at least one input")
+    if (digit_distances is None) != (not_digit_distances is None):
+        raise ValueError(
+            "calibrate: give the feature distances of both the digits and the non-digits, or neither"
+        )
+    if digit_distances is not None and set(digit_distances) != set(digit_groups):
+        raise ValueError("calibrate: digit_distances needs one array for each group of validation digits")
     digit_logits = np.concatenate([np.asarray(logits, np.float64) for logits, _ in digit_groups.values()])
     digit_labels = np.concatenate([np.asarray(labels, np.intp) for _, labels in digit_groups.values()])
     has_head = digit_logits.shape[1] == DIGITS + 1  # an eleventh output: "not a digit"
@@ -81,18 +98,42 @@ def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
     }
     if not_digit_logits is None or len(not_digit_logits) == 0:
         return Calibration(temperature=temperature, details=details)
+    scorers = {score: fitted for score in SCORES if score not in NEEDS_HEAD or has_head}
+    scorers.pop("odds-and-distance", None)
+    distances = dict(digit_distances or {})
+    if has_head and digit_distances is not None:
+        odds = np.concatenate([fitted.scores(logits, "digit-odds") for logits, _ in digit_groups.values()])
+        log_distances = np.log(np.maximum(np.concatenate([distances[name] for name in digit_groups]), 1e-12))
+        centre = float(np.average(log_distances, weights=weights))
+        spread = math.sqrt(np.average((log_distances - centre) ** 2, weights=weights))
+        odds_spread = math.sqrt(np.average((odds - np.average(odds, weights=weights)) ** 2, weights=weights))
+        scorers["odds-and-distance"] = Calibration(
+            temperature=temperature,
+            score="odds-and-distance",
+            threshold=0.0,
+            distance_weight=odds_spread / spread,
+            distance_centre=centre,
+        )
     alternatives = {}
-    for score in [score for score in SCORES if score != "digit-odds" or has_head]:
-        group_scores = {name: fitted.scores(logits, score) for name, (logits, _) in digit_groups.items()}
+    for score, scorer in scorers.items():
+        group_scores = {
+            name: scorer.scores(logits, score, distances.get(name))
+            for name, (logits, _) in digit_groups.items()
+        }
         threshold = min(float(np.quantile(scores, false_alarms)) for scores in group_scores.values())
         alternatives[score] = {
             "threshold": threshold,
             "validation_false_alarms": {
                 name: float(np.mean(scores < threshold)) for name, scores in group_scores.items()
             },
-            "validation_rejected": float(np.mean(fitted.scores(not_digit_logits, score) < threshold)),
+            "validation_rejected": float(
+                np.mean(scorer.scores(not_digit_logits, score, not_digit_distances) < threshold)
+            ),
         }
-    best = max(alternatives, key=lambda score: alternatives[score]["validation_rejected"])
+    if "odds-and-distance" in alternatives:
+        best = "odds-and-distance"
+    else:
+        best = max(alternatives, key=lambda score: alternatives[score]["validation_rejected"])
     groups = ", ".join(f"{name} {len(labels):,}" for name, (_, labels) in digit_groups.items())
     details.update(
         {
@@ -102,6 +143,12 @@ def calibrate(digit_groups, not_digit_logits=None, false_alarms=FALSE_ALARMS):
             "alternatives": alternatives,
         }
     )
+    combined = scorers.get("odds-and-distance") if best == "odds-and-distance" else None
     return Calibration(
-        temperature=temperature, score=best, threshold=alternatives[best]["threshold"], details=details
+        temperature=temperature,
+        score=best,
+        threshold=alternatives[best]["threshold"],
+        distance_weight=combined.distance_weight if combined else None,
+        distance_centre=combined.distance_centre if combined else None,
+        details=details,
     )

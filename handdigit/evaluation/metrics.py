@@ -73,14 +73,16 @@ def load_model(weights=None):
     return load_network(path), path, read_calibration(path) or Calibration()
 
 
-def evaluate_model(model, images, labels, calibration=None):
-    """Metrics of `model` (with `calibration`: its temperature and not-a-digit rule) on uint8 images
-    (N, 28, 28) and labels (N,), as a JSON-ready dict."""
+def evaluate_model(model, images, labels, calibration=None, distance=None):
+    """Metrics of `model` (with `calibration`: its temperature and not-a-digit rule, and the
+    feature `distance` that rule may read) on uint8 images (N, 28, 28) and labels (N,), as a
+    JSON-ready dict."""
     from handdigit.recognition.calibration import Calibration
+    from handdigit.recognition.distance import network_outputs
 
     calibration = calibration or Calibration()
     x = images.astype(np.float32)[..., None] / np.float32(255)
-    logits = model.predict(x, batch_size=500).astype(np.float64)
+    logits, distances = network_outputs(model, x, distance)
     labels = labels.astype(np.intp)
     probabilities = calibration.probabilities(logits)
     loss = float(np.mean(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-300))))
@@ -100,7 +102,7 @@ def evaluate_model(model, images, labels, calibration=None):
         "confusion_matrix": matrix.tolist(),
         "expected_calibration_error": ece,
         "temperature": calibration.temperature,
-        "flagged_not_a_digit": float(calibration.not_a_digit(logits).mean()),
+        "flagged_not_a_digit": float(calibration.not_a_digit(logits, distances).mean()),
         "calibration_bins": {
             "mean_confidence": bin_confidence.tolist(),
             "accuracy": bin_accuracy.tolist(),
@@ -152,11 +154,12 @@ def evaluate_weights(weights=None, data_dir=None, out_dir=None, mnist=None):
     import json
 
     from handdigit.data import load_mnist
+    from handdigit.recognition.distance import read_distance
     from handdigit.util import write_text_atomic
 
     model, path, calibration = load_model(weights)
     mnist = mnist if mnist is not None else load_mnist(data_dir)
-    report = evaluate_model(model, mnist.test_images, mnist.test_labels, calibration)
+    report = evaluate_model(model, mnist.test_images, mnist.test_labels, calibration, read_distance(path))
     report["weights"] = str(path)
     if out_dir is not None:
         report["figures"] = write_figures(

@@ -138,7 +138,7 @@ def _calibration_markdown(card):
             "",
             f"An input is **not a digit** when its `{rule['score']}` score is below **{rule['threshold']:.4g}**:",
             f"{rule.get('threshold_rule', 'the threshold chosen on validation data')}. Fitted on",
-            f"{rule.get('fitted_on', 'validation data')}; the score that rejects most non-digits at that rule wins:",
+            f"{rule.get('fitted_on', 'validation data')}; {_rule_choice(rule)}:",
             "",
             "| score | threshold | validation digits flagged (worst group) | validation non-digits flagged |",
             "|---|---|---|---|",
@@ -180,6 +180,20 @@ def _calibration_markdown(card):
             )
         lines += ["", "![not a digit: rejection and false alarms against the threshold](not-a-digit.png)"]
     return "\n".join(lines) + "\n"
+
+
+def _rule_choice(rule):
+    if rule["score"] != "odds-and-distance":
+        return "the score that rejects most non-digits at that rule wins"
+    return (
+        f"the score is the digit odds less {rule['distance_weight']:.3g} x (log distance -"
+        f" {rule['distance_centre']:.3g}), the distance being how far the network's 256 features lie"
+        " from the nearest digit's mean (squared Mahalanobis, one covariance shared by the ten,"
+        " fitted on the features of 28,000 training digits: `handdigit/recognition/distance.py`)."
+        " It is the rule whatever the validation non-digits say: they are drawn by training's own"
+        " generators, which the head learned, and cannot show what the distance is for, drawings"
+        " no generator made (`docs/not-a-digit.md` measures it on the proxies)"
+    )
 
 
 def _head_markdown(card):
@@ -249,19 +263,25 @@ Regenerate this card: `python -m handdigit.model_card RUN_DIR` after `handdigit 
 
 
 CALIBRATION_DRAWINGS = 6000, 2000  # digits and non-digits drawn to fit the not-a-digit rule
+DISTANCE_FIT = 20_000, 8000  # MNIST training images and drawn digits whose features fit the distance
 
 
 def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
-    """The Calibration of a run's weights, fitted on its own validation writers: MNIST's validation
-    images, and drawings (digits redrawn from the validation writers only, in every rendition, and
-    drawings that are not digits) from a stream of their own, larger than training's validation
-    drawings so that each rendition has enough digits to set a threshold by."""
+    """(the Calibration of a run's weights, the FeatureDistance its rule reads or None), fitted on
+    the run's own writers: the distance on the features of digits training saw (MNIST training
+    images and drawings redrawn from their writers, a stream of their own); the temperature and the
+    rule on its validation writers: MNIST's validation images, and drawings (digits redrawn from the
+    validation writers only, in every rendition, and drawings that are not digits) from a stream
+    of their own, larger than training's validation drawings so that each rendition has enough
+    digits to set a threshold by. A network without a not-a-digit output gets no distance."""
+    from handdigit.architecture import DIGITS
     from handdigit.data import load_mnist
     from handdigit.data.drawings import NOT_A_DIGIT, drawn_views
     from handdigit.evaluation.calibrate import calibrate
     from handdigit.evaluation.metrics import load_model
+    from handdigit.recognition.distance import FeatureDistance, feature_network
     from handdigit.training import TrainConfig
-    from handdigit.training.trainer import DRAWN_CALIBRATION_STREAM, split_sizes
+    from handdigit.training.trainer import DRAWN_CALIBRATION_STREAM, DRAWN_DISTANCE_STREAM, split_sizes
 
     run = json.loads((Path(run_dir) / "history.json").read_text())
     config = TrainConfig.from_dict(run["config"])
@@ -276,18 +296,41 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
         writers=writers,
         nondigits=CALIBRATION_DRAWINGS[1],
     )
-    drawn_logits = model.predict(views[..., None], batch_size=500).astype(np.float64)
-    groups = {
-        "MNIST": (
-            model.predict(writers[0].astype(np.float32)[..., None] / np.float32(255), batch_size=500),
-            writers[1],
+    distance = None
+    if model.output_shape[-1] == DIGITS + 1:
+        network, kernel, bias = feature_network(model)
+        seen = mnist.train_images[:cut][: DISTANCE_FIT[0]], mnist.train_labels[:cut][: DISTANCE_FIT[0]]
+        drawn, drawn_labels, _ = drawn_views(
+            DISTANCE_FIT[1], [config.seed, DRAWN_DISTANCE_STREAM], writers=(seen[0], seen[1].astype(np.intp))
         )
-    }
+        fit_images = np.concatenate([seen[0].astype(np.float32) / np.float32(255), drawn])
+        distance = FeatureDistance.fit(
+            network.predict(fit_images[..., None], batch_size=500), np.concatenate([seen[1], drawn_labels])
+        )
+
+    def outputs(images):
+        if distance is None:
+            return model.predict(images[..., None], batch_size=500).astype(np.float64), None
+        features = network.predict(images[..., None], batch_size=500)
+        return (features @ kernel + bias).astype(np.float64), distance.distances(features)
+
+    drawn_logits, drawn_distances = outputs(views)
+    mnist_logits, mnist_distances = outputs(writers[0].astype(np.float32) / np.float32(255))
+    groups, group_distances = {"MNIST": (mnist_logits, writers[1])}, {"MNIST": mnist_distances}
     digit = labels < NOT_A_DIGIT
     for rendition in sorted(set(renditions[digit])):
         chosen = digit & (renditions == rendition)
         groups[f"drawn {rendition}"] = (drawn_logits[chosen], labels[chosen])
-    return calibrate(groups, drawn_logits[~digit])
+        group_distances[f"drawn {rendition}"] = None if distance is None else drawn_distances[chosen]
+    if distance is None:
+        return calibrate(groups, drawn_logits[~digit]), None
+    calibration = calibrate(
+        groups,
+        drawn_logits[~digit],
+        digit_distances=group_distances,
+        not_digit_distances=drawn_distances[~digit],
+    )
+    return calibration, distance
 
 
 def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final", proxies=3000):
@@ -302,8 +345,9 @@ def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pic
     weights_path = weights_dir / SHIPPED_WEIGHTS
     source = run_dir / ("weights.npz" if pick == "final" else "best.npz")
     mnist = load_mnist(data_dir)
-    calibration = calibrate_run(run_dir, source, mnist=mnist)
-    save_with_calibration(load_model(source)[0], weights_path, calibration)
+    calibration, distance = calibrate_run(run_dir, source, mnist=mnist)
+    extra = distance.arrays() if distance is not None else None
+    save_with_calibration(load_model(source)[0], weights_path, calibration, extra=extra)
     report = evaluate_weights(weights_path, out_dir=weights_dir, mnist=mnist)
     (weights_dir / "metrics.json").unlink(missing_ok=True)  # the card holds the metrics
     shutil.copyfile(run_dir / "curves.png", weights_dir / "curves.png")

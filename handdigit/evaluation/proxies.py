@@ -58,7 +58,7 @@ import numpy as np
 
 from handdigit.data.drawings import NOT_A_DIGIT
 from handdigit.data.hershey import glyph
-from handdigit.recognition.calibration import SCORES
+from handdigit.recognition.calibration import NEEDS_HEAD, SCORES
 
 CANVAS = 280
 DIGIT_PROXIES = (
@@ -525,19 +525,25 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
         views = [recognizer.preprocess(image) for image in images]
         present = np.array([view is not None for view in views])
         logits = np.zeros((len(views), recognizer.model.output_shape[-1]))
+        distances = np.ones(len(views)) if recognizer.distance is not None else None
         if present.any():
-            logits[present] = recognizer.logits(np.stack([view for view in views if view is not None]))
+            logits[present], seen = recognizer.outputs(np.stack([view for view in views if view is not None]))
+            if distances is not None:
+                distances[present] = seen
         digits = np.where(present, logits[:, :10].argmax(axis=1), -1)
-        flagged = present & calibration.not_a_digit(logits)
+        flagged = present & calibration.not_a_digit(logits, distances)
         entry = {
             "kind": "digits" if name in DIGIT_PROXIES else "not digits",
             "images": int(len(labels)),
             "blank": int((~present).sum()),
             "flagged_not_a_digit": float(flagged.mean()),
             "scores": {
-                score: calibration.scores(logits[present], score).tolist()
+                score: calibration.scores(
+                    logits[present], score, None if distances is None else distances[present]
+                ).tolist()
                 for score in SCORES
-                if score != "digit-odds" or logits.shape[1] == 11
+                if (score not in NEEDS_HEAD or logits.shape[1] == 11)
+                and (score != "odds-and-distance" or (distances is not None and calibration.distance_weight))
             },
         }
         if name in DIGIT_PROXIES:

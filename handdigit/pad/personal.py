@@ -192,7 +192,10 @@ class PersonalStore:
                 recognizer.model,
                 self.taught_path,
                 recognizer.calibration,
-                extra={TAUGHT_FROM: np.array(taught_from)},
+                extra={
+                    TAUGHT_FROM: np.array(taught_from),
+                    **(recognizer.distance.arrays() if recognizer.distance is not None else {}),
+                },
             )
 
     def load_taught(self, taught_from=""):

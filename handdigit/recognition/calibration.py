@@ -4,22 +4,29 @@ confidences, and the rule that says "not a digit".
     calibration = read_calibration("weights/handdigit-cnn.npz")    # None for a file without it
     probabilities = calibration.probabilities(logits)               # softmax(logits / T), (N, 10)
     calibration.not_a_digit(logits)                                 # (N,) bool
+    calibration.not_a_digit(logits, distances)                      # "odds-and-distance" needs them
 
 Stored in the weights file as the entry "extra/handdigit.recognizer" (tinycnn keeps it beside the
 model), a JSON text:
 
     {"format": "handdigit.recognizer", "format_version": 1,
      "temperature": T,                         # > 0: probabilities are softmax(logits / T)
-     "not_a_digit": {"score": "max-probability", "energy" or "digit-odds",
+     "not_a_digit": {"score": "max-probability", "energy", "digit-odds" or "odds-and-distance",
                      "threshold": t,           # below it: not a digit
+                     "distance_weight": w,     # "odds-and-distance" only: w > 0
+                     "distance_centre": c,     # and c
                      ...}}                     # anything else: how it was chosen (kept, unread)
 
 Scores say how much an input looks like one of the ten digits (higher: more): "max-probability" is
 the largest calibrated probability, "energy" is T * logsumexp(logits / T) (Liu et al. 2020), both
 of the ten digits' logits; "digit-odds" needs the network's eleventh output, "not a digit"
 (handdigit.recognition.head): logsumexp(digits' logits) - that output's logit, the log-odds of
-"some digit" against "not a digit" as the eleven-way softmax says. The temperature applies to the
-ten digits' probabilities only. A file without the entry loads as before: temperature 1, nothing
+"some digit" against "not a digit" as the eleven-way softmax says. "odds-and-distance" is the
+digit odds less w x (log distance - c), the distance being how far the network's features lie from
+every digit's (handdigit.recognition.distance): the head learned the non-digits training drew, the
+distance catches drawings unlike anything training drew. It equals the digit odds for a drawing
+at the digits' typical distance e^c; w makes the two terms vary alike over validation digits. The
+temperature applies to the ten digits' probabilities only. A file without the entry loads as before: temperature 1, nothing
 is ever "not a digit".
 """
 
@@ -33,7 +40,8 @@ from tinycnn.errors import WeightsFileError
 
 ENTRY = "handdigit.recognizer"
 FORMAT, FORMAT_VERSION = "handdigit.recognizer", 1
-SCORES = ("max-probability", "energy", "digit-odds")
+SCORES = ("max-probability", "energy", "digit-odds", "odds-and-distance")
+NEEDS_HEAD = ("digit-odds", "odds-and-distance")
 DIGITS = 10  # logits' first ten columns are the digits'; an eleventh, if any, says "not a digit"
 
 
@@ -44,6 +52,8 @@ class Calibration:
     temperature: float = 1.0
     score: str | None = None  # None: no rule, never "not a digit"
     threshold: float | None = None
+    distance_weight: float | None = None  # "odds-and-distance" only
+    distance_centre: float | None = None
     details: dict = field(default_factory=dict)  # how they were fitted, for the model card
 
     def __post_init__(self):
@@ -65,6 +75,19 @@ class Calibration:
             and abs(self.threshold) <= 1e4
         ):
             raise ValueError(f"calibration: threshold must be a finite number, got {self.threshold!r}")
+        combined = self.score == "odds-and-distance"
+        for name in ("distance_weight", "distance_centre"):
+            value = getattr(self, name)
+            if combined != (value is not None):
+                raise ValueError(
+                    f'calibration: {name} is given exactly when the score is "odds-and-distance"'
+                )
+            if value is not None and not (
+                isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 1e4
+            ):
+                raise ValueError(f"calibration: {name} must be a finite number, got {value!r}")
+        if combined and not self.distance_weight > 0:
+            raise ValueError(f"calibration: distance_weight must be positive, got {self.distance_weight!r}")
 
     def probabilities(self, logits):
         """softmax(digits' logits / T), (N, 10) float64 (logits (N, 10), or (N, 11) with "not a
@@ -74,34 +97,44 @@ class Calibration:
         exp = np.exp(scaled)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def scores(self, logits, score=None):
-        """How much each input looks like a digit, (N,) (higher: more), by `score` (default: the rule's)."""
+    def scores(self, logits, score=None, distances=None):
+        """How much each input looks like a digit, (N,) (higher: more), by `score` (default: the
+        rule's); "odds-and-distance" needs the inputs' feature `distances` (N,)."""
         score = score or self.score or "max-probability"
         if score == "max-probability":
             return self.probabilities(logits).max(axis=1)
         logits = np.asarray(logits, np.float64)
-        if score == "digit-odds":
+        if score in NEEDS_HEAD:
             if logits.shape[1] != DIGITS + 1:
                 raise ValueError(
-                    f'the "digit-odds" score needs a not-a-digit output: 11 logits, got {logits.shape[1]}'
+                    f'the "{score}" score needs a not-a-digit output: 11 logits, got {logits.shape[1]}'
                 )
             digits = logits[:, :DIGITS]
             top = digits.max(axis=1)
-            return top + np.log(np.exp(digits - top[:, None]).sum(axis=1)) - logits[:, DIGITS]
+            odds = top + np.log(np.exp(digits - top[:, None]).sum(axis=1)) - logits[:, DIGITS]
+            if score == "digit-odds":
+                return odds
+            if distances is None or len(distances) != len(logits):
+                raise ValueError('the "odds-and-distance" score needs one feature distance per input')
+            log_distances = np.log(np.maximum(np.asarray(distances, np.float64), 1e-12))
+            return odds - self.distance_weight * (log_distances - self.distance_centre)
         scaled = logits[:, :DIGITS] / self.temperature
         top = scaled.max(axis=1)
         return self.temperature * (top + np.log(np.exp(scaled - top[:, None]).sum(axis=1)))
 
-    def not_a_digit(self, logits):
+    def not_a_digit(self, logits, distances=None):
         """(N,) bool: True where the input does not look like a digit (never, without a rule)."""
         if self.score is None:
             return np.zeros(len(logits), bool)
-        return self.scores(logits) < self.threshold
+        return self.scores(logits, distances=distances) < self.threshold
 
     def to_json(self):
         entry = {"format": FORMAT, "format_version": FORMAT_VERSION, "temperature": float(self.temperature)}
         if self.score is not None:
             entry["not_a_digit"] = {**self.details, "score": self.score, "threshold": float(self.threshold)}
+            if self.score == "odds-and-distance":
+                entry["not_a_digit"]["distance_weight"] = float(self.distance_weight)
+                entry["not_a_digit"]["distance_centre"] = float(self.distance_centre)
         elif self.details:
             entry["details"] = self.details
         return json.dumps(entry)
@@ -127,12 +160,18 @@ class Calibration:
             raise WeightsFileError(f"{source}: the {ENTRY} entry's not_a_digit must be an object")
         rule = dict(rule or {})
         score, threshold = rule.pop("score", None), rule.pop("threshold", None)
+        weight, centre = rule.pop("distance_weight", None), rule.pop("distance_centre", None)
         details = rule or entry.get("details", {})
         if not isinstance(details, dict):
             raise WeightsFileError(f"{source}: the {ENTRY} entry's details must be an object")
         try:
             return cls(
-                temperature=entry.get("temperature", 1.0), score=score, threshold=threshold, details=details
+                temperature=entry.get("temperature", 1.0),
+                score=score,
+                threshold=threshold,
+                distance_weight=weight,
+                distance_centre=centre,
+                details=details,
             )
         except ValueError as error:
             raise WeightsFileError(f"{source}: the {ENTRY} entry is not valid ({error})") from None
@@ -160,9 +199,15 @@ def save_with_calibration(model, path, calibration, extra=None):
     (handdigit.recognition.head); `extra` ({name: array}) is stored too."""
     from handdigit.recognition.head import split_head
 
-    if calibration.score == "digit-odds" and model.output_shape[-1] != DIGITS + 1:
+    if calibration.score in NEEDS_HEAD and model.output_shape[-1] != DIGITS + 1:
         raise ValueError(
-            'save_with_calibration: a "digit-odds" rule needs a network with a not-a-digit output'
+            f'save_with_calibration: a "{calibration.score}" rule needs a network with a not-a-digit output'
+        )
+    from handdigit.recognition.distance import MEANS, WHITENING
+
+    if calibration.score == "odds-and-distance" and not {MEANS, WHITENING} <= set(extra or {}):
+        raise ValueError(
+            'save_with_calibration: an "odds-and-distance" rule needs the feature distance\'s arrays in `extra`'
         )
     digits, head = split_head(model)
     return digits.save(path, extra={ENTRY: np.array(calibration.to_json()), **head, **(extra or {})})

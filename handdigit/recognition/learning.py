@@ -71,7 +71,11 @@ def learn(recognizer, images, labels, steps=None, mnist=None, progress=None, see
         if progress is not None:
             progress(step + 1, int(steps))
     return Recognizer(
-        model, threshold=recognizer.threshold, weights_path=None, calibration=recognizer.calibration
+        model,
+        threshold=recognizer.threshold,
+        weights_path=None,
+        calibration=recognizer.calibration,
+        distance=recognizer.distance,  # the features' distance as fitted for the weights taught from
     )
 
 

@@ -169,12 +169,15 @@ def _read_runs(recognizer, runs):
     readable = [index for index, pair in enumerate(seen) if pair]
     predictions = [recognizer.no_digit()] * len(runs)
     if readable:
-        logits = recognizer.logits(np.stack([view for index in readable for view in seen[index]]))
+        logits, distances = recognizer.outputs(np.stack([view for index in readable for view in seen[index]]))
         row = 0
         for index in readable:
             count = len(seen[index])
+            distance = None
+            if distances is not None:  # the geometric mean: the rule reads the log of a distance
+                distance = float(np.exp(np.log(np.maximum(distances[row : row + count], 1e-12)).mean()))
             predictions[index] = recognizer._prediction(
-                logits[row : row + count].mean(axis=0), seen[index][0]
+                logits[row : row + count].mean(axis=0), seen[index][0], distance
             )
             row += count
     return predictions
@@ -209,7 +212,7 @@ def _value(recognizer, prediction, cut=False, short_one=False):
     far shorter than the digits beside it (a piece of one of them)."""
     if prediction.digit is None:
         return -1e9
-    if recognizer.calibration.score == "digit-odds":
+    if recognizer.calibration.score in ("digit-odds", "odds-and-distance"):  # log-odds of a digit
         score = prediction.score
     else:  # no rule in the weights: the log-odds of the most probable digit
         confidence = min(prediction.confidence, 1 - 1e-9)

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from handdigit.preprocess import MNIST_SIZE, to_mnist
-from handdigit.recognition.calibration import Calibration
+from handdigit.recognition.calibration import NEEDS_HEAD, Calibration
+from handdigit.recognition.distance import feature_network, network_outputs, read_distance
 from handdigit.recognition.images import load_image
 
 DEFAULT_THRESHOLD = 0.7  # below this confidence a prediction is shown as "unsure"
@@ -71,18 +72,27 @@ class Explanation:
 class Recognizer:
     """A trained reference network plus MNIST-style preprocessing."""
 
-    def __init__(self, model, threshold=DEFAULT_THRESHOLD, weights_path=None, calibration=None):
+    def __init__(
+        self, model, threshold=DEFAULT_THRESHOLD, weights_path=None, calibration=None, distance=None
+    ):
+        from tinycnn.errors import WeightsFileError
+
         self.model = model
         self.threshold = threshold
         self.weights_path = weights_path
         self.calibration = calibration if calibration is not None else Calibration()
-        if self.calibration.score == "digit-odds" and model.output_shape[-1] != 11:
-            from tinycnn.errors import WeightsFileError
-
+        self.distance = distance  # a FeatureDistance (handdigit.recognition.distance) or None
+        if self.calibration.score in NEEDS_HEAD and model.output_shape[-1] != 11:
             raise WeightsFileError(
                 f"{weights_path or 'weights'}: the not-a-digit rule reads the network's not-a-digit output, "
                 "which this file lacks (its head entries)"
             )
+        if self.calibration.score == "odds-and-distance" and distance is None:
+            raise WeightsFileError(
+                f"{weights_path or 'weights'}: the not-a-digit rule reads how far the features lie from "
+                "the digits', which this file lacks (its feature distance entries)"
+            )
+        self._features = feature_network(model) if distance is not None else None
         self._lock = threading.RLock()
 
     @classmethod
@@ -95,7 +105,11 @@ class Recognizer:
 
         path = Path(weights) if weights is not None else shipped_weights_path()
         return cls(
-            load_network(path), threshold=threshold, weights_path=path, calibration=read_calibration(path)
+            load_network(path),
+            threshold=threshold,
+            weights_path=path,
+            calibration=read_calibration(path),
+            distance=read_distance(path),
         )
 
     @property
@@ -131,14 +145,11 @@ class Recognizer:
         """Predictions for many images, the network run once on all non-blank ones."""
         views = [self.preprocess(image, polarity) for image in images]
         present = [index for index, view in enumerate(views) if view is not None]
-        logits = (
-            self.logits(np.stack([views[index] for index in present]))
-            if present
-            else np.zeros((0, self.model.output_shape[-1]))
-        )
         results = [self.no_digit()] * len(views)
-        for row, index in enumerate(present):
-            results[index] = self._prediction(logits[row], views[index])
+        if present:
+            logits, distances = self.outputs(np.stack([views[index] for index in present]))
+            for row, index in enumerate(present):
+                results[index] = self._prediction(logits[row], views[index], _row(distances, row))
         return results
 
     def read_number(self, image, polarity="auto"):
@@ -174,7 +185,8 @@ class Recognizer:
         batch = self._as_network_input(np.asarray(view)[None])
         if not np.any(batch > 0):
             return self.no_digit()
-        return self._prediction(self.logits(batch)[0], batch[0, :, :, 0])
+        logits, distances = self.outputs(batch)
+        return self._prediction(logits[0], batch[0, :, :, 0], _row(distances, 0))
 
     def predict_proba(self, x):
         """Calibrated class probabilities (N, 10) for images already in MNIST format: (N, 28, 28)
@@ -184,10 +196,15 @@ class Recognizer:
     def logits(self, x):
         """The network's raw outputs (N, 10) float64 for images in MNIST format (as predict_proba);
         (N, 11) for a network with a not-a-digit output (the eleventh column)."""
+        return self.outputs(x)[0]
+
+    def outputs(self, x):
+        """(logits as `logits` gives them, and each image's feature distance (N,) float64, how far
+        its features lie from the digits' (handdigit.recognition.distance), or None for weights
+        without one): all the not-a-digit rule reads, from one pass of the network."""
         batch = self._as_network_input(x)
         with self._lock:
-            logits = self.model.predict(batch, batch_size=256)
-        return logits.astype(np.float64)
+            return network_outputs(self.model, batch, self.distance, batch_size=256, features=self._features)
 
     def explain(self, image, polarity="auto"):
         """Feature maps, saliency and first-layer filters for one image (see Explanation)."""
@@ -227,12 +244,13 @@ class Recognizer:
 
         return next(layer for layer in self.model.layers if isinstance(layer, Conv2D))
 
-    def _prediction(self, logits, view):
+    def _prediction(self, logits, view, distance=None):
         probabilities = self.calibration.probabilities(logits[None])[0]
         digit = int(np.argmax(probabilities))
         confidence = float(probabilities[digit])
-        not_a_digit = bool(self.calibration.not_a_digit(logits[None])[0])
-        score = float(self.calibration.scores(logits[None])[0])
+        distances = None if distance is None else np.array([distance])
+        not_a_digit = bool(self.calibration.not_a_digit(logits[None], distances)[0])
+        score = float(self.calibration.scores(logits[None], distances=distances)[0])
         return Prediction(
             digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit, score
         )
@@ -258,3 +276,7 @@ class Recognizer:
         if x.size and (not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1):
             raise ValueError("predict_proba expects float pixels in [0, 1] (pass uint8 for 0-255 data)")
         return x.astype(np.float32)[..., None]
+
+
+def _row(distances, row):
+    return None if distances is None else float(distances[row])

@@ -299,8 +299,8 @@ def split_sizes(n_images, config):
 
 
 # The drawings' own random streams, apart from training's: training's, validation's, and the
-# calibration's (handdigit.evaluation.model_card.calibrate_run).
-DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM, DRAWN_CALIBRATION_STREAM = 1, 2, 3
+# calibration's and the feature distance's (handdigit.evaluation.model_card.calibrate_run).
+DRAWN_TRAIN_STREAM, DRAWN_VAL_STREAM, DRAWN_CALIBRATION_STREAM, DRAWN_DISTANCE_STREAM = 1, 2, 3, 4
 
 
 def _mnist_part(mnist, config):

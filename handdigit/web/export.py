@@ -8,8 +8,13 @@ The folder gets the page's files as they are in handdigit/web/page/ and model.js
                                    "kernel_size", "strides", "padding": [top, left],
                                    "kernel": offset, "bias": offset}, {"type": "relu"}, ...],
                        "weight_count": N, "weights": "<base64 of N little-endian floats>",
-                       "calibration": {"temperature": T, "score": ..., "threshold": ...},
+                       "calibration": {"temperature": T, "score": ..., "threshold": ...,
+                                       "distance_weight": w, "distance_centre": c},
+                       "distance": {"means": offset, "whitening": offset} or null,
                        "unsure_below": 0.7, "source": "handdigit-cnn.npz"}
+
+The feature distance's arrays (handdigit.recognition.distance: each digit's mean features (10, 256)
+and the whitening (256, 256), row after row) follow the layers' weights in the same string.
 
 A script, not a JSON file fetched at run time, so that index.html also works opened straight from
 the disk (browsers refuse fetch() on file:// pages). Weights are float16 by default: 4.8 MB instead
@@ -48,6 +53,7 @@ def export_web(directory, weights=None, precision="float16"):
     """Write the static page into `directory` (new, or an empty folder) for the network in
     `weights` (default: the shipped weights); returns {file name: size in bytes}."""
     from handdigit.recognition.calibration import Calibration, read_calibration
+    from handdigit.recognition.distance import read_distance
     from handdigit.recognition.head import load_network
     from handdigit.resources import shipped_weights_path
 
@@ -56,7 +62,7 @@ def export_web(directory, weights=None, precision="float16"):
     path = Path(weights) if weights is not None else shipped_weights_path()
     model = load_network(path)
     calibration = read_calibration(path) or Calibration()
-    script = model_script(model, calibration, precision, source=path.name)
+    script = model_script(model, calibration, precision, source=path.name, distance=read_distance(path))
     directory = _prepared_directory(Path(directory))
     page = resources.files("handdigit.web") / "page"
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=directory))
@@ -148,9 +154,15 @@ def layer_specs(model):
     return specs, np.concatenate(arrays)
 
 
-def model_script(model, calibration, precision="float16", source="weights"):
-    """model.js's text: the layers, the weights (base64) and the Recognizer's rule."""
+def model_script(model, calibration, precision="float16", source="weights", distance=None):
+    """model.js's text: the layers, the weights (base64), the feature distance (a FeatureDistance
+    or None) and the Recognizer's rule."""
     specs, values = layer_specs(model)
+    layer_weights = int(values.size)
+    distance_entry = None
+    if distance is not None:
+        distance_entry = {"means": int(values.size), "whitening": int(values.size + distance.means.size)}
+        values = np.concatenate([values, distance.means.ravel(), distance.whitening.ravel()])
     stored = values.astype(np.dtype(precision).newbyteorder("<"))
     if not np.all(np.isfinite(stored)):
         raise WebExportError(
@@ -168,12 +180,15 @@ def model_script(model, calibration, precision="float16", source="weights"):
         "source": source,
         "precision": precision,
         "layers": specs,
-        "weight_count": int(values.size),
+        "weight_count": layer_weights,
         "calibration": {
             "temperature": calibration.temperature,
             "score": calibration.score,
             "threshold": calibration.threshold,
+            "distance_weight": calibration.distance_weight,
+            "distance_centre": calibration.distance_centre,
         },
+        "distance": distance_entry,
         "unsure_below": DEFAULT_THRESHOLD,
         "weights": base64.b64encode(stored.tobytes()).decode("ascii"),
     }

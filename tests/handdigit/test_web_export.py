@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from handdigit.recognition.calibration import read_calibration
+from handdigit.recognition.distance import read_distance
 from handdigit.recognition.head import load_network
 from handdigit.resources import shipped_weights_path
 from handdigit.web import WebExportError, export_web
@@ -51,7 +52,9 @@ def test_model_js_holds_every_weight_of_the_network_with_its_not_a_digit_head(ex
     network = load_network(path)
     entry, weights = read_model_js(exported / "model.js")
     assert entry["format"] == "handdigit.web-model" and entry["precision"] == "float16"
-    assert entry["weight_count"] == weights.size == network.parameter_count
+    distance = read_distance(path)
+    distance_size = 0 if distance is None else distance.means.size + distance.whitening.size
+    assert entry["weight_count"] == network.parameter_count == weights.size - distance_size
     with_weights = [layer for layer in network.layers if layer.params]
     described = [spec for spec in entry["layers"] if "kernel" in spec]
     assert [spec["type"] for spec in described] == ["conv2d", "conv2d", "dense", "dense"]
@@ -68,7 +71,16 @@ def test_model_js_holds_every_weight_of_the_network_with_its_not_a_digit_head(ex
         "temperature": calibration.temperature,
         "score": calibration.score,
         "threshold": calibration.threshold,
+        "distance_weight": calibration.distance_weight,
+        "distance_centre": calibration.distance_centre,
     }
+    if distance is not None:  # the feature distance's arrays, after the layers' weights
+        for name, value in (("means", distance.means), ("whitening", distance.whitening)):
+            offset = entry["distance"][name]
+            stored = weights[offset : offset + value.size].reshape(value.shape)
+            np.testing.assert_array_equal(stored, value.astype(np.float16).astype(np.float32))
+    else:
+        assert entry["distance"] is None
 
 
 def test_float32_weights_are_stored_exactly(tmp_path):
@@ -78,6 +90,13 @@ def test_float32_weights_are_stored_exactly(tmp_path):
     entry, weights = read_model_js(path)
     _, expected = layer_specs(network)
     np.testing.assert_array_equal(weights, expected)
+    distance = read_distance(shipped_weights_path())
+    if distance is not None:
+        path.write_text(
+            model_script(network, read_calibration(shipped_weights_path()), "float32", distance=distance)
+        )
+        entry, weights = read_model_js(path)
+        np.testing.assert_array_equal(weights[entry["distance"]["whitening"] :], distance.whitening.ravel())
     assert entry["layers"][0]["padding"] == [0, 0] and entry["layers"][0]["output_shape"] == [26, 26, 32]
 
 

@@ -4,6 +4,7 @@
  *   const network = HandDigit.network.load(HandDigit_MODEL);   // what model.js holds
  *   const logits = network.logits(view);                        // view: Float32Array(784) in [0, 1]
  *   network.predict(view) -> {digit, confidence, probabilities, uncertain, notADigit}
+ *   network.outputs(view) -> {logits, distance}     // distance: see handdigit.recognition.distance
  *
  * model.js (written by `handdigit export-web`) lists the layers with their shapes and carries
  * every weight in one base64 string (float16 or float32, in layer order: kernel then bias);
@@ -144,13 +145,53 @@
     return exp.map((v) => v / total);
   }
 
-  /** How much the input looks like a digit (higher: more), by the stored rule's score. */
-  function score(logits, calibration, probabilitiesOfDigits) {
+  /** How much the input looks like a digit (higher: more), by the stored rule's score;
+   *  "odds-and-distance" reads the features' distance to the digits' (featureDistance). */
+  function score(logits, calibration, probabilitiesOfDigits, distance) {
     const digits = Array.from(logits.subarray(0, DIGITS));
     if (calibration.score === "max-probability") return Math.max(...probabilitiesOfDigits);
-    if (calibration.score === "digit-odds") return logSumExp(digits) - logits[DIGITS];
+    const odds = logSumExp(digits) - logits[DIGITS];
+    if (calibration.score === "digit-odds") return odds;
+    if (calibration.score === "odds-and-distance") {
+      const logDistance = Math.log(Math.max(distance, 1e-12));
+      return odds - calibration.distance_weight * (logDistance - calibration.distance_centre);
+    }
     const t = calibration.temperature; // "energy"
     return t * logSumExp(digits.map((v) => v / t));
+  }
+
+  /** The squared Mahalanobis distance of the features to the nearest digit's mean,
+   *  |features W - mean_d W|^2 (handdigit.recognition.distance); centres: the means times W. */
+  function featureDistance(features, whitening, centres) {
+    const size = features.length;
+    const whitened = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      const value = features[i];
+      if (value === 0) continue; // after the ReLU, most features are 0
+      const row = i * size;
+      for (let j = 0; j < size; j++) whitened[j] += value * whitening[row + j];
+    }
+    let nearest = Infinity;
+    for (const centre of centres) {
+      let total = 0;
+      for (let j = 0; j < size; j++) total += (whitened[j] - centre[j]) ** 2;
+      nearest = Math.min(nearest, total);
+    }
+    return nearest;
+  }
+
+  /** Each digit's mean features times the whitening: (10) Float64Arrays of the features' size. */
+  function whitenedCentres(means, whitening, size) {
+    const centres = [];
+    for (let d = 0; d < DIGITS; d++) {
+      const centre = new Float64Array(size);
+      for (let i = 0; i < size; i++) {
+        const value = means[d * size + i];
+        for (let j = 0; j < size; j++) centre[j] += value * whitening[i * size + j];
+      }
+      centres.push(centre);
+    }
+    return centres;
   }
 
   function load(model) {
@@ -158,23 +199,43 @@
       throw new Error("model.js is missing or not a HandDigit web model: export the page again");
     }
     const weights = decodeWeights(model);
-    if (weights.length !== model.weight_count) {
-      throw new Error(`model.js holds ${weights.length} weights, its layers need ${model.weight_count}`);
+    const last = model.layers[model.layers.length - 1];
+    const featureCount = last.input_shape[0];
+    const distanceValues = model.distance ? DIGITS * featureCount + featureCount * featureCount : 0;
+    if (weights.length !== model.weight_count + distanceValues) {
+      throw new Error(
+        `model.js holds ${weights.length} weights, its layers and feature distance need ${model.weight_count + distanceValues}`
+      );
     }
     const calibration = model.calibration;
+    let whitening = null;
+    let centres = null;
+    if (model.distance) {
+      whitening = weights.subarray(model.distance.whitening, model.distance.whitening + featureCount * featureCount);
+      const means = weights.subarray(model.distance.means, model.distance.means + DIGITS * featureCount);
+      centres = whitenedCentres(means, whitening, featureCount);
+    }
     return {
       model,
-      logits(view) {
+      /** {logits, distance}: the network's outputs and, with a feature distance, how far the
+       *  features (the last layer's inputs) lie from the digits' (else null). */
+      outputs(view) {
         let x = view;
-        for (const layer of model.layers) x = FORWARD[layer.type](x, layer, weights);
-        return x;
+        for (const layer of model.layers.slice(0, -1)) x = FORWARD[layer.type](x, layer, weights);
+        const distance = whitening ? featureDistance(x, whitening, centres) : null;
+        return { logits: FORWARD[last.type](x, last, weights), distance };
+      },
+      logits(view) {
+        return this.outputs(view).logits;
       },
       predict(view) {
-        const logits = this.logits(view);
+        const { logits, distance } = this.outputs(view);
         const p = probabilities(logits, calibration.temperature);
         let digit = 0;
         for (let d = 1; d < DIGITS; d++) if (p[d] > p[digit]) digit = d;
-        const notADigit = calibration.score ? score(logits, calibration, p) < calibration.threshold : false;
+        const notADigit = calibration.score
+          ? score(logits, calibration, p, distance) < calibration.threshold
+          : false;
         return {
           digit,
           confidence: p[digit],
