@@ -113,6 +113,7 @@ def calibrate(
             threshold=0.0,
             distance_weight=odds_spread / spread,
             distance_centre=centre,
+            odds_threshold=0.0,
         )
     alternatives = {}
     for score, scorer in scorers.items():
@@ -150,5 +151,6 @@ def calibrate(
         threshold=alternatives[best]["threshold"],
         distance_weight=combined.distance_weight if combined else None,
         distance_centre=combined.distance_centre if combined else None,
+        odds_threshold=alternatives["digit-odds"]["threshold"] if combined else None,
         details=details,
     )

@@ -13,8 +13,9 @@ model), a JSON text:
      "temperature": T,                         # > 0: probabilities are softmax(logits / T)
      "not_a_digit": {"score": "max-probability", "energy", "digit-odds" or "odds-and-distance",
                      "threshold": t,           # below it: not a digit
-                     "distance_weight": w,     # "odds-and-distance" only: w > 0
-                     "distance_centre": c,     # and c
+                     "distance_weight": w,     # "odds-and-distance" only: w > 0,
+                     "distance_centre": c,     # c,
+                     "odds_threshold": t0,     # and the digit odds' own threshold (the number reader's)
                      ...}}                     # anything else: how it was chosen (kept, unread)
 
 Scores say how much an input looks like one of the ten digits (higher: more): "max-probability" is
@@ -54,6 +55,9 @@ class Calibration:
     threshold: float | None = None
     distance_weight: float | None = None  # "odds-and-distance" only
     distance_centre: float | None = None
+    odds_threshold: float | None = (
+        None  # the digit odds' own, by the same rule (handdigit.recognition.numbers)
+    )
     details: dict = field(default_factory=dict)  # how they were fitted, for the model card
 
     def __post_init__(self):
@@ -76,7 +80,7 @@ class Calibration:
         ):
             raise ValueError(f"calibration: threshold must be a finite number, got {self.threshold!r}")
         combined = self.score == "odds-and-distance"
-        for name in ("distance_weight", "distance_centre"):
+        for name in ("distance_weight", "distance_centre", "odds_threshold"):
             value = getattr(self, name)
             if combined != (value is not None):
                 raise ValueError(
@@ -135,6 +139,7 @@ class Calibration:
             if self.score == "odds-and-distance":
                 entry["not_a_digit"]["distance_weight"] = float(self.distance_weight)
                 entry["not_a_digit"]["distance_centre"] = float(self.distance_centre)
+                entry["not_a_digit"]["odds_threshold"] = float(self.odds_threshold)
         elif self.details:
             entry["details"] = self.details
         return json.dumps(entry)
@@ -161,6 +166,7 @@ class Calibration:
         rule = dict(rule or {})
         score, threshold = rule.pop("score", None), rule.pop("threshold", None)
         weight, centre = rule.pop("distance_weight", None), rule.pop("distance_centre", None)
+        odds_threshold = rule.pop("odds_threshold", None)
         details = rule or entry.get("details", {})
         if not isinstance(details, dict):
             raise WeightsFileError(f"{source}: the {ENTRY} entry's details must be an object")
@@ -171,6 +177,7 @@ class Calibration:
                 threshold=threshold,
                 distance_weight=weight,
                 distance_centre=centre,
+                odds_threshold=odds_threshold,
                 details=details,
             )
         except ValueError as error:

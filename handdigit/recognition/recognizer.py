@@ -39,7 +39,9 @@ class Prediction:
     0.0, zeros, not_a_digit False, score None. For something that is not a digit: not_a_digit True,
     and digit, confidence and probabilities say what the network would have answered. `score` is
     how much the image looks like a digit on the scale of the weights' not-a-digit rule (higher:
-    more; "not a digit" below its threshold; the largest probability when there is no rule)."""
+    more; "not a digit" below its threshold; the largest probability when there is no rule).
+    `digit_odds` is the not-a-digit output's log-odds of "some digit" against "not a digit" alone
+    (None for a network without that output): the number reader weighs its readings by it."""
 
     digit: int | None
     confidence: float
@@ -48,6 +50,7 @@ class Prediction:
     uncertain: bool
     not_a_digit: bool = False
     score: float | None = None  # how much it looks like a digit, on the not-a-digit rule's scale
+    digit_odds: float | None = None
 
     @property
     def is_blank(self):
@@ -251,8 +254,9 @@ class Recognizer:
         distances = None if distance is None else np.array([distance])
         not_a_digit = bool(self.calibration.not_a_digit(logits[None], distances)[0])
         score = float(self.calibration.scores(logits[None], distances=distances)[0])
+        odds = float(self.calibration.scores(logits[None], "digit-odds")[0]) if len(logits) == 11 else None
         return Prediction(
-            digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit, score
+            digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit, score, odds
         )
 
     @staticmethod

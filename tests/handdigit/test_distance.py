@@ -69,6 +69,7 @@ def combined(weight=0.7, centre=5.0, threshold=-1.0):
         threshold=threshold,
         distance_weight=weight,
         distance_centre=centre,
+        odds_threshold=0.5,
     )
 
 
@@ -92,12 +93,13 @@ def test_the_combined_score_is_the_digit_odds_less_the_weighted_log_distance():
         ({"distance_weight": None}, "distance_weight is given exactly when"),
         ({"distance_weight": -1.0}, "must be positive"),
         ({"distance_centre": float("nan")}, "must be a finite number"),
+        ({"odds_threshold": None}, "odds_threshold is given exactly when"),
         ({"score": "digit-odds"}, "given exactly when"),
     ],
 )
 def test_a_combined_rule_needs_its_weight_and_centre(fields, message):
     values = {"temperature": 1.0, "score": "odds-and-distance", "threshold": 0.0}
-    values.update(distance_weight=0.5, distance_centre=1.0)
+    values.update(distance_weight=0.5, distance_centre=1.0, odds_threshold=0.0)
     values.update(fields)
     with pytest.raises(ValueError, match=message):
         Calibration(**values)
@@ -186,6 +188,7 @@ def test_calibrating_with_distances_weighs_both_terms_alike_and_keeps_the_false_
 
     assert rule.distance_centre == pytest.approx(np.average(logs, weights=weights))
     assert rule.distance_weight == pytest.approx(spread(odds) / spread(logs))
+    assert rule.odds_threshold == rule.details["alternatives"]["digit-odds"]["threshold"]
     for name, (logits, _) in groups.items():
         assert np.mean(rule.not_a_digit(logits, distances[name])) <= 0.02
     assert set(rule.details["alternatives"]) == {
@@ -196,3 +199,17 @@ def test_calibrating_with_distances_weighs_both_terms_alike_and_keeps_the_false_
     }
     with pytest.raises(ValueError, match="both the digits and the non-digits"):
         calibrate(groups, not_digits, digit_distances=distances)
+
+
+def test_the_number_reader_judges_cut_pieces_by_the_head_alone():
+    """Under "odds-and-distance", a run is doubtful by its digit odds against the head's own
+    threshold, whatever its distance (a piece cut out of touching digits lies far from whole ones)."""
+    from types import SimpleNamespace
+
+    from handdigit.recognition.numbers import _below
+
+    rule = combined()  # odds threshold 0.5; the combined score's threshold -1.0
+    far = SimpleNamespace(score=-30.0, digit_odds=3.0)
+    unsure = SimpleNamespace(score=10.0, digit_odds=0.2)
+    assert not _below(rule, far, 0.0) and _below(rule, unsure, 0.0)
+    assert not _below(rule, unsure, 1.0)  # relaxed: the threshold lowered by 1

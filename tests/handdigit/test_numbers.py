@@ -182,7 +182,7 @@ def test_a_1_far_shorter_than_the_digits_beside_it_is_taken_as_a_piece_of_one():
     recognizer = SimpleNamespace(calibration=SimpleNamespace(score="digit-odds", threshold=0.5))
 
     def read(digit, score):
-        return SimpleNamespace(digit=digit, score=score, not_a_digit=False, confidence=0.99)
+        return SimpleNamespace(digit=digit, score=score, digit_odds=score, not_a_digit=False, confidence=0.99)
 
     spans = [(0, 1), (1, 2), (0, 2)]
     predictions = {(0, 1): read(1, 15.0), (1, 2): read(4, 15.0), (0, 2): read(4, 18.0)}

@@ -107,7 +107,14 @@ def test_a_file_without_a_rule_gives_a_page_that_never_says_not_a_digit(tmp_path
     Sequential.load(shipped_weights_path()).save(plain)
     export_web(tmp_path / "page", plain)
     entry, weights = read_model_js(tmp_path / "page" / "model.js")
-    assert entry["calibration"] == {"temperature": 1.0, "score": None, "threshold": None}
+    assert entry["calibration"] == {
+        "temperature": 1.0,
+        "score": None,
+        "threshold": None,
+        "distance_weight": None,
+        "distance_centre": None,
+    }
+    assert entry["distance"] is None
     assert entry["layers"][-1]["output_shape"] == [10] and weights.size == 2_380_938
 
 
