@@ -27,8 +27,8 @@ digit odds less w x (log distance - c), the distance being how far the network's
 every digit's (handdigit.recognition.distance): the head learned the non-digits training drew, the
 distance catches drawings unlike anything training drew. It equals the digit odds for a drawing
 at the digits' typical distance e^c; w makes the two terms vary alike over validation digits. The
-temperature applies to the ten digits' probabilities only. A file without the entry loads as before: temperature 1, nothing
-is ever "not a digit".
+temperature applies to the ten digits' probabilities only. A file without the entry loads as
+before: temperature 1, nothing is ever "not a digit".
 """
 
 import json
@@ -55,9 +55,7 @@ class Calibration:
     threshold: float | None = None
     distance_weight: float | None = None  # "odds-and-distance" only
     distance_centre: float | None = None
-    odds_threshold: float | None = (
-        None  # the digit odds' own, by the same rule (handdigit.recognition.numbers)
-    )
+    odds_threshold: float | None = None  # the digit odds' own (the number reader's)
     details: dict = field(default_factory=dict)  # how they were fitted, for the model card
 
     def __post_init__(self):

@@ -21,7 +21,7 @@ How the distance enters the rule (the "odds-and-distance" score) is in
 handdigit.recognition.calibration; it is fitted by handdigit.evaluation.model_card.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,11 @@ class FeatureDistance:
 
     means: np.ndarray
     whitening: np.ndarray
+    centres: np.ndarray = field(init=False, repr=False, compare=False)  # the means whitened, (10, F)
+
+    def __post_init__(self):
+        centres = self.means.astype(np.float64) @ self.whitening.astype(np.float64)
+        object.__setattr__(self, "centres", centres)
 
     @classmethod
     def fit(cls, features, labels, shrinkage=SHRINKAGE):
@@ -58,7 +63,7 @@ class FeatureDistance:
     def distances(self, features):
         """(N,) float64: each input's squared Mahalanobis distance to the nearest digit's mean."""
         whitened = np.asarray(features, np.float64) @ self.whitening
-        centres = self.means.astype(np.float64) @ self.whitening
+        centres = self.centres
         squared = (
             (whitened**2).sum(axis=1)[:, None] - 2 * whitened @ centres.T + (centres**2).sum(axis=1)[None, :]
         )

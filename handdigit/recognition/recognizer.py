@@ -11,8 +11,9 @@
     rec.read_number("number.png").text       # "42": several digits, left to right (also .digits, .boxes)
 
 Probabilities are calibrated (temperature scaling) and "not a digit" is decided by the rule the
-weights file stores beside the network (handdigit.recognition.calibration); weights without it
-never say "not a digit".
+weights file stores beside the network (handdigit.recognition.calibration; it may read how far the
+network's features lie from the digits', handdigit.recognition.distance); weights without it never
+say "not a digit".
 
 The widget, the CLI and the web app talk to this class only; it alone touches the network's layers
 (for `explain`, the look-inside panel). One lock serialises use of the network, so a widget may
