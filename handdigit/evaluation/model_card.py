@@ -189,7 +189,7 @@ def _rule_choice(rule):
         f"the score is the digit odds less {rule['distance_weight']:.3g} x (log distance -"
         f" {rule['distance_centre']:.3g}), the distance being how far the network's 256 features lie"
         " from the nearest digit's mean (squared Mahalanobis, one covariance shared by the ten,"
-        " fitted on the features of 28,000 training digits: `handdigit/recognition/distance.py`)."
+        f" fitted on the features of {sum(DISTANCE_FIT):,} training digits: `handdigit/recognition/distance.py`)."
         " It is the rule whatever the validation non-digits say: they are drawn by training's own"
         " generators, which the head learned, and cannot show what the distance is for, drawings"
         " no generator made (`docs/not-a-digit.md` measures it on the proxies)"
