@@ -279,7 +279,7 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
     from handdigit.data.drawings import NOT_A_DIGIT, drawn_views
     from handdigit.evaluation.calibrate import calibrate
     from handdigit.evaluation.metrics import load_model
-    from handdigit.recognition.distance import FeatureDistance, feature_network
+    from handdigit.recognition.distance import FeatureDistance, feature_network, network_outputs
     from handdigit.training import TrainConfig
     from handdigit.training.trainer import DRAWN_CALIBRATION_STREAM, DRAWN_DISTANCE_STREAM, split_sizes
 
@@ -296,23 +296,21 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
         writers=writers,
         nondigits=CALIBRATION_DRAWINGS[1],
     )
-    distance = None
+    distance, features = None, None
     if model.output_shape[-1] == DIGITS + 1:
-        network, kernel, bias = feature_network(model)
+        features = feature_network(model)
         seen = mnist.train_images[:cut][: DISTANCE_FIT[0]], mnist.train_labels[:cut][: DISTANCE_FIT[0]]
         drawn, drawn_labels, _ = drawn_views(
             DISTANCE_FIT[1], [config.seed, DRAWN_DISTANCE_STREAM], writers=(seen[0], seen[1].astype(np.intp))
         )
         fit_images = np.concatenate([seen[0].astype(np.float32) / np.float32(255), drawn])
         distance = FeatureDistance.fit(
-            network.predict(fit_images[..., None], batch_size=500), np.concatenate([seen[1], drawn_labels])
+            features[0].predict(fit_images[..., None], batch_size=500),
+            np.concatenate([seen[1], drawn_labels]),
         )
 
     def outputs(images):
-        if distance is None:
-            return model.predict(images[..., None], batch_size=500).astype(np.float64), None
-        features = network.predict(images[..., None], batch_size=500)
-        return (features @ kernel + bias).astype(np.float64), distance.distances(features)
+        return network_outputs(model, images[..., None], distance, features=features)
 
     drawn_logits, drawn_distances = outputs(views)
     mnist_logits, mnist_distances = outputs(writers[0].astype(np.float32) / np.float32(255))

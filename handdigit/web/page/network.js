@@ -150,9 +150,9 @@
   function score(logits, calibration, probabilitiesOfDigits, distance) {
     const digits = Array.from(logits.subarray(0, DIGITS));
     if (calibration.score === "max-probability") return Math.max(...probabilitiesOfDigits);
-    const odds = logSumExp(digits) - logits[DIGITS];
-    if (calibration.score === "digit-odds") return odds;
-    if (calibration.score === "odds-and-distance") {
+    if (calibration.score === "digit-odds" || calibration.score === "odds-and-distance") {
+      const odds = logSumExp(digits) - logits[DIGITS];
+      if (calibration.score === "digit-odds") return odds;
       const logDistance = Math.log(Math.max(distance, 1e-12));
       return odds - calibration.distance_weight * (logDistance - calibration.distance_centre);
     }
