@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinycnn.errors import WeightsFileError
-
 MEANS, WHITENING = "handdigit.digit_means", "handdigit.feature_whitening"
 DIGITS, FEATURES = 10, 256
 SHRINKAGE = 0.01  # of the features' mean variance, added to the covariance's diagonal
@@ -76,27 +74,15 @@ class FeatureDistance:
 
 def read_distance(path):
     """The FeatureDistance stored in a weights file, validated, or None if the file has none."""
+    from handdigit.recognition.extras import read_arrays
     from tinycnn.keras_weights import is_keras_file
-    from tinycnn.model import read_extra
 
     if is_keras_file(path):
         return None
-    extra = read_extra(path)
-    present = [name for name in (MEANS, WHITENING) if name in extra]
-    if not present:
-        return None
-    if len(present) == 1:
-        missing = WHITENING if present == [MEANS] else MEANS
-        raise WeightsFileError(f"{path}: the feature distance is incomplete ({missing} is missing)")
-    for name, shape in ((MEANS, (DIGITS, FEATURES)), (WHITENING, (FEATURES, FEATURES))):
-        value = extra[name]
-        if value.dtype != np.float32 or value.shape != shape:
-            raise WeightsFileError(
-                f"{path}: the feature distance's {name} must be float32 {shape}, got {value.dtype} {value.shape}"
-            )
-        if not np.all(np.isfinite(value)):
-            raise WeightsFileError(f"{path}: the feature distance's {name} has NaN or infinite values")
-    return FeatureDistance(extra[MEANS], extra[WHITENING])
+    arrays = read_arrays(
+        path, {MEANS: (DIGITS, FEATURES), WHITENING: (FEATURES, FEATURES)}, "the feature distance"
+    )
+    return None if arrays is None else FeatureDistance(arrays[MEANS], arrays[WHITENING])
 
 
 def feature_network(model):

@@ -39,24 +39,9 @@ def split_head(model):
 def read_head(path):
     """The head stored in a weights file, validated ({KERNEL: (256, 1), BIAS: (1,)} float32), or
     None if the file has none."""
-    from tinycnn.model import read_extra
+    from handdigit.recognition.extras import read_arrays
 
-    extra = read_extra(path)
-    present = [name for name in (KERNEL, BIAS) if name in extra]
-    if not present:
-        return None
-    if len(present) == 1:
-        missing = BIAS if present == [KERNEL] else KERNEL
-        raise WeightsFileError(f"{path}: the not-a-digit head is incomplete ({missing} is missing)")
-    for name, shape in ((KERNEL, (256, 1)), (BIAS, (1,))):
-        value = extra[name]
-        if value.dtype != np.float32 or value.shape != shape:
-            raise WeightsFileError(
-                f"{path}: the not-a-digit head's {name} must be float32 {shape}, got {value.dtype} {value.shape}"
-            )
-        if not np.all(np.isfinite(value)):
-            raise WeightsFileError(f"{path}: the not-a-digit head's {name} has NaN or infinite values")
-    return {KERNEL: extra[KERNEL], BIAS: extra[BIAS]}
+    return read_arrays(path, {KERNEL: (256, 1), BIAS: (1,)}, "the not-a-digit head")
 
 
 def load_network(path):
