@@ -18,6 +18,9 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     coarse-scan       MNIST test digits fitted into a 32x32 bitmap, counted over an 8x8 grid (ink
                       counts 0-16) and scaled back up, nearest or bilinear: a low-resolution
                       scanner
+    thick-scan        coarse-scan with broad ink: the bitmap's strokes grown by 1-2 pixels each
+                      side before counting (a broad pen, or a scanner that counts faint ink), so
+                      at 8x8 a 0's hole nearly closes
     blurred-scan      MNIST test digits averaged over a 10x10 to 16x16 grid, scaled back up
                       (bilinear or bicubic), blurred and faded: a grey low-resolution scanner
     slanted-squashed  MNIST test writers' digits sheared, squashed and stretched
@@ -63,7 +66,7 @@ from handdigit.recognition.calibration import NEEDS_HEAD, SCORES
 CANVAS = 280
 DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
-    "blurred-scan",
+    "blurred-scan", "thick-scan",
 )  # fmt: skip
 NONDIGIT_PROXIES = (
     "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers", "pictograms",
@@ -71,6 +74,7 @@ NONDIGIT_PROXIES = (
 # the proxies that redraw one MNIST test digit each (the numbers proxy composes its own)
 FROM_MNIST_TEST_DIGITS = (
     "mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "blurred-scan",
+    "thick-scan",
 )  # fmt: skip
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
@@ -78,7 +82,7 @@ FIRST_PROXIES = sorted(
     ("mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner",
      "thick-thin", "styles", "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes")
 )  # fmt: skip
-LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan")
+LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan", "thick-scan")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
@@ -245,12 +249,13 @@ def tablet(image, points, width, rng):
     return rasterize([sampled.tolist()], image.shape[0], width)
 
 
-def coarse_scan(digit28, rng):
+def coarse_scan(digit28, rng, grow=0):
     """An MNIST digit (28, 28) uint8 as a coarse scanner counts it: fitted into a 32x32 bitmap (its
-    longer side 26-32 pixels, as a form reader normalises a digit to its box), thresholded, its ink
-    counted over 4x4 blocks (0-16 per cell of an 8x8 grid), scaled up to the canvas by nearest
-    neighbour or bilinear resampling. Dark on white."""
-    from PIL import Image
+    longer side 26-32 pixels, as a form reader normalises a digit to its box), thresholded, its
+    strokes grown by `grow` pixels each side (a broad pen), its ink counted over 4x4 blocks (0-16
+    per cell of an 8x8 grid), scaled up to the canvas by nearest neighbour or bilinear resampling.
+    Dark on white."""
+    from PIL import Image, ImageFilter
 
     rows, cols = np.flatnonzero(digit28.max(axis=1) > 0), np.flatnonzero(digit28.max(axis=0) > 0)
     crop = digit28[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -260,6 +265,9 @@ def coarse_scan(digit28, rng):
     bitmap = np.zeros((32, 32), bool)
     top, left = (32 - fitted.shape[0]) // 2, (32 - fitted.shape[1]) // 2
     bitmap[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted > 96
+    if grow:
+        grown = Image.fromarray(bitmap.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * grow + 1))
+        bitmap = np.asarray(grown) > 0
     counts = bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)).astype(np.float32)
     resample = Image.Resampling.NEAREST if rng.random() < 0.5 else Image.Resampling.BILINEAR
     up = np.asarray(Image.fromarray(counts * (255 / 16), mode="F").resize((CANVAS, CANVAS), resample))
@@ -413,6 +421,8 @@ def make_proxy(name, count, seed=0, mnist=None):
             images.append(coarse_scan(digits[index], rng))
         elif name == "blurred-scan":
             images.append(blurred_scan(digits[index], rng))
+        elif name == "thick-scan":
+            images.append(coarse_scan(digits[index], rng, grow=int(rng.integers(1, 3))))
         elif name == "slanted-squashed":
             images.append(sheared(digits[index], rng))
         elif name in ("tablet-8", "corner", "thick-thin"):

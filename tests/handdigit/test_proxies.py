@@ -144,3 +144,22 @@ def test_a_blurred_scan_is_the_digit_smooth_and_grey(mnist):
         )
         assert max(steps) < 0.2 * ink.max()
         assert len(np.unique(ink)) > 50
+
+
+@pytest.mark.parametrize("grow", [1, 2])
+def test_a_thick_scan_is_the_coarse_scan_with_more_ink_around_every_stroke(mnist, grow):
+    """Same digit, same random draws: the thick scan has at least the coarse scan's ink in every
+    canvas pixel, more ink in all, and a 0's hole (its paper inside the ink's box) shrinks."""
+    for index, digit in enumerate(mnist.test_images[:6]):
+        thin = 255 - proxies.coarse_scan(digit, np.random.default_rng(index)).astype(np.int16)
+        thick = 255 - proxies.coarse_scan(digit, np.random.default_rng(index), grow=grow).astype(np.int16)
+        assert (thick >= thin - 1).all() and thick.sum() > 1.15 * thin.sum()
+
+    def paper_inside(ink):  # the scan is centred on the canvas, so is the 0's hole
+        middle = slice(int(0.35 * ink.shape[0]), int(0.65 * ink.shape[0]))
+        return (ink[middle, middle] == 0).sum()
+
+    zero = mnist.test_images[np.flatnonzero(mnist.test_labels == 0)[0]]
+    thin = 255 - proxies.coarse_scan(zero, np.random.default_rng(0)).astype(np.int16)
+    thick = 255 - proxies.coarse_scan(zero, np.random.default_rng(0), grow=grow).astype(np.int16)
+    assert paper_inside(thick) < paper_inside(thin)
