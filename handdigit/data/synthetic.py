@@ -244,10 +244,15 @@ def _equidistant(path, count):
     return np.stack([np.interp(targets, along, path[:, 0]), np.interp(targets, along, path[:, 1])], 1)
 
 
+THICKENED_SHARE = 0.4  # of low-resolution scans, those whose ink is thickened first
+
+
 def low_resolution(image, cells, rng):
     """A (H, W) uint8 drawing as a coarse scan gives it: its ink counted over a `cells` x `cells` grid
     (of the ink's square bounding box), then scaled back up to the drawing's size by nearest
-    neighbour, bilinear or bicubic resampling, sometimes blurred. Dark ink on white, uint8."""
+    neighbour, bilinear or bicubic resampling, sometimes blurred. Some scans first thicken the ink
+    (a broad pen, or a scanner that counts faint ink as ink: at 8x8, a 0's hole nearly closes).
+    Dark ink on white, uint8."""
     from PIL import Image, ImageFilter
 
     ink = 255 - np.asarray(image, np.float32)
@@ -255,6 +260,13 @@ def low_resolution(image, cells, rng):
     if len(rows) == 0:
         return np.asarray(image, np.uint8)
     side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    covered = float((ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 127).sum()) / side**2
+    if rng.random() < THICKENED_SHARE and covered < 0.3:  # not a broad stroke already (a blob then)
+        grow = 1 + 2 * max(1, round(rng.uniform(0.015, 0.06) * side))  # each side of a stroke grows
+        thick = Image.fromarray(ink.astype(np.uint8)).filter(ImageFilter.MaxFilter(grow))
+        ink = np.asarray(thick, np.float32)
+        rows, cols = np.flatnonzero(ink.max(axis=1) > 32), np.flatnonzero(ink.max(axis=0) > 32)
+        side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
     top = max(0, (rows[0] + rows[-1] + 1) // 2 - side // 2)
     left = max(0, (cols[0] + cols[-1] + 1) // 2 - side // 2)
     box = np.zeros((side, side), np.float32)
