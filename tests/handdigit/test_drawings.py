@@ -203,3 +203,24 @@ def test_a_coarse_scan_is_its_ink_counted_on_a_grid_then_scaled_back_up():
     assert np.all(blocks.min(axis=(1, 3)) == blocks.max(axis=(1, 3)))
     smooth = synthetic.low_resolution(image, 6, Answers([16, 1], chance=0.0))  # bilinear, then blurred
     assert len(np.unique(smooth)) > 17 and to_mnist(smooth.astype(np.float32) / 255) is not None
+
+
+def test_a_coarse_scan_may_thicken_the_ink_but_never_a_broad_stroke(monkeypatch):
+    """The same answers with and without thickening (bilinear, no blur): a thin ring gets more ink
+    everywhere and a smaller hole; a stroke already broad (a blob if thickened) is left alone."""
+    ring = rasterize([synthetic.arc(42, 42, 24, 30, 0, 360)], 84, 4)
+    broad = rasterize([[(30, 20), (50, 64)]], 84, 30)
+
+    def scans(image):
+        monkeypatch.setattr(synthetic, "THICKENED_SHARE", 1.0)
+        thick = synthetic.low_resolution(image, 8, Answers([16, 1], chance=0.5))
+        monkeypatch.setattr(synthetic, "THICKENED_SHARE", 0.0)
+        thin = synthetic.low_resolution(image, 8, Answers([16, 1], chance=0.5))
+        return 255 - thick.astype(np.int16), 255 - thin.astype(np.int16)
+
+    thick, thin = scans(ring)
+    assert (thick >= thin - 1).all() and thick.sum() > 1.3 * thin.sum()
+    hole = (slice(34, 50), slice(34, 50))
+    assert thick[hole].sum() > thin[hole].sum()  # the hole's paper is inked nearer its middle
+    thick, thin = scans(broad)
+    np.testing.assert_array_equal(thick, thin)
