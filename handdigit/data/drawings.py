@@ -33,8 +33,8 @@ import numpy as np
 NOT_A_DIGIT = 10  # the label of a drawing that is not a digit
 RENDITIONS = ("style", "writer", "polyline", "low-res", "extreme")
 # Shares of the digit drawings (without writers: the writers' shares go to styles).
-DIGIT_SHARES = {"style": 0.30, "writer": 0.25, "polyline": 0.20, "low-res": 0.15, "extreme": 0.10}
-NONDIGIT_SHARES = {"style": 0.55, "polyline": 0.20, "low-res": 0.15, "extreme": 0.10}
+DIGIT_SHARES = {"style": 0.22, "writer": 0.25, "polyline": 0.28, "low-res": 0.15, "extreme": 0.10}
+NONDIGIT_SHARES = {"style": 0.47, "polyline": 0.28, "low-res": 0.15, "extreme": 0.10}
 RULER_SHARE = 0.2  # of the "style" drawings, this share drawn with exact lines (a ruler, a shape tool)
 CHUNK = 256  # drawings per task given to a process
 PARALLEL_FROM = 2000  # fewer drawings than this are made in the calling process
