@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from handdigit.data import drawings, nondigits, synthetic
-from handdigit.data.drawings import NOT_A_DIGIT, RENDITIONS, draw, drawn_views, plan_drawings, start_drawing
+from handdigit.data.drawings import (
+    DIGIT_SHARES,
+    NONDIGIT_SHARES,
+    NOT_A_DIGIT,
+    RENDITIONS,
+    draw,
+    drawn_views,
+    plan_drawings,
+    start_drawing,
+)
 from handdigit.preprocess import rasterize, to_mnist
 
 
@@ -102,11 +111,10 @@ def test_a_failure_while_drawing_is_raised_by_the_next_wait(monkeypatch):
 def test_the_plan_shares_renditions_as_stated_and_writers_match_labels(mnist):
     labels, renditions, writers = plan_drawings(20_000, 5_000, 0, mnist.train_labels)
     digits = labels < NOT_A_DIGIT
-    shares = {r: np.mean(renditions[digits] == r) for r in RENDITIONS}
-    assert shares["style"] == pytest.approx(0.30, abs=0.02) and shares["writer"] == pytest.approx(
-        0.25, abs=0.02
-    )
-    assert not np.any(renditions[~digits] == "writer")
+    for rendition in RENDITIONS:
+        assert np.mean(renditions[digits] == rendition) == pytest.approx(DIGIT_SHARES[rendition], abs=0.02)
+        stated = NONDIGIT_SHARES.get(rendition, 0.0)  # no writer draws a non-digit
+        assert np.mean(renditions[~digits] == rendition) == pytest.approx(stated, abs=0.02)
     has = writers >= 0
     np.testing.assert_array_equal(mnist.train_labels[writers[has]], labels[has])
     assert set(renditions[has]) <= {"writer", "low-res"}
