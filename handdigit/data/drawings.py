@@ -13,7 +13,7 @@ Digit drawings come in renditions that real users' input has and MNIST lacks:
               the pen lifted at a corner and the strokes drawn in another order and direction
               than the style's (writers' habits differ: joined, they draw other lines)
     low-res   a writer's digit or a style counted over a coarse 7-16 cell grid (a low-resolution
-              scan) and scaled back up, blocky or blurred
+              scan) and scaled back up, blocky or blurred; some with the ink thickened first
     extreme   a style very small (a digit in a corner of the canvas), very thin or very thick,
               squashed or stretched
 

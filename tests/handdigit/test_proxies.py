@@ -149,7 +149,7 @@ def test_a_blurred_scan_is_the_digit_smooth_and_grey(mnist):
 @pytest.mark.parametrize("grow", [1, 2])
 def test_a_thick_scan_is_the_coarse_scan_with_more_ink_around_every_stroke(mnist, grow):
     """Same digit, same random draws: the thick scan has at least the coarse scan's ink in every
-    canvas pixel, more ink in all, and a 0's hole (its paper inside the ink's box) shrinks."""
+    canvas pixel, more ink in all, and a 0's hole (the paper in the canvas's middle) shrinks."""
     for index, digit in enumerate(mnist.test_images[:6]):
         thin = 255 - proxies.coarse_scan(digit, np.random.default_rng(index)).astype(np.int16)
         thick = 255 - proxies.coarse_scan(digit, np.random.default_rng(index), grow=grow).astype(np.int16)
