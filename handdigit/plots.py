@@ -98,7 +98,9 @@ def plot_misclassified(images, true_labels, predicted, confidences, path, column
 
 
 def plot_reliability(bin_confidence, bin_accuracy, bin_counts, ece, path):
-    """Reliability diagram: accuracy against confidence per bin, with the diagonal of perfect calibration."""
+    """Reliability diagram: per confidence bin, its accuracy (a bar) and its mean confidence (a dot at
+    the same bin: the gap between them is the miscalibration), with the diagonal of perfect
+    calibration."""
     plt = pyplot()
     edges = np.linspace(0, 1, len(bin_counts) + 1)
     centres = (edges[:-1] + edges[1:]) / 2
@@ -117,14 +119,16 @@ def plot_reliability(bin_confidence, bin_accuracy, bin_counts, ece, path):
         label="accuracy",
     )
     axis.plot(
+        centres[used],
         np.asarray(bin_confidence)[used],
-        np.asarray(bin_accuracy)[used],
         "o",
         color=VERMILION,
-        label="mean confidence",
+        label="mean confidence (above its bar: too sure)",
     )
     axis.set(
-        ylabel="accuracy in bin", ylim=(0, 1.02), title=f"Reliability (expected calibration error {ece:.2%})"
+        ylabel="accuracy (bars), confidence (dots)",
+        ylim=(0, 1.02),
+        title=f"Reliability (expected calibration error {ece:.2%})",
     )
     axis.legend(loc="upper left")
     count_axis.bar(centres, bin_counts, width=width * 0.9, color=GREEN)
