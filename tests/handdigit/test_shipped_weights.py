@@ -63,3 +63,10 @@ def test_the_built_package_contains_the_weights_and_the_card(tmp_path):
     assert f"handdigit/weights/{SHIPPED_WEIGHTS}" in names
     assert f"handdigit/weights/{MODEL_CARD}" in names
     assert {"tinycnn/kernels/convolution.py", "tinycnn/engine/fast.py"} <= names
+
+
+def test_a_checkout_reads_its_own_weights_whatever_the_editable_install_points_to():
+    """A second checkout (a git worktree) run with its code on PYTHONPATH must test its own
+    weights, not those of the checkout the editable install was made from."""
+    assert weights_directory() == REPOSITORY / "weights"
+    assert shipped_weights_path() == REPOSITORY / "weights" / SHIPPED_WEIGHTS
