@@ -306,7 +306,7 @@ def draw(label, rendition, rng, canvas=84, writer=None):
     if rendition == "low-res" and writer is not None:  # the writer's own scan, coarser
         return synthetic.low_resolution(_enlarged(255 - writer, canvas), int(rng.integers(7, 17)), rng)
     if label == NOT_A_DIGIT:
-        group, kind = nondigits.kind_names()[rng.integers(len(nondigits.kind_names()))]
+        group, kind = nondigits.random_kind(rng)
         unit_strokes = nondigits.nondigit_strokes(group, kind, rng)
         rotation = 30.0 if group in ("shape", "scribble") else 12.0  # a symbol turned far can look like a 7
     else:

@@ -66,6 +66,14 @@ def _zigzag(teeth=4, height=0.5):
     return [(index / (2 * teeth), 0.25 + height * (index % 2)) for index in range(2 * teeth + 1)]
 
 
+def _l_shape(rng):
+    """An L whose base is 0.3 to 0.9 of its height, the stem upright or leaning a little. The L is
+    what users draw first to test a digit demo ("an L gives 6, 100%"), and a short-based L is easily
+    read as a 1 or a 6: three fixed widths taught the network only the wide ones."""
+    base = rng.uniform(0.3, 0.9)
+    return [_poly((rng.uniform(-0.04, 0.06), 0.0), (0.0, 1.0), (base, 1.0 - rng.uniform(0.0, 0.04)))]
+
+
 LETTERS = {
     "A": [_poly((0.0, 1.0), (0.3, 0.0), (0.6, 1.0)), _poly((0.12, 0.62), (0.48, 0.62))],
     "B": [
@@ -77,10 +85,7 @@ LETTERS = {
     "F": [_poly((0.55, 0.0), (0.0, 0.0), (0.0, 1.0)), _poly((0.0, 0.5), (0.42, 0.5))],
     "H": [_poly((0.0, 0.0), (0.0, 1.0)), _poly((0.6, 0.0), (0.6, 1.0)), _poly((0.0, 0.5), (0.6, 0.5))],
     "K": [_poly((0.0, 0.0), (0.0, 1.0)), _poly((0.55, 0.0), (0.0, 0.55), (0.55, 1.0))],
-    "L": [_poly((0.0, 0.0), (0.0, 1.0), (0.55, 1.0))],
-    # The L is what users draw first to test a digit demo ("an L gives 6, 100%"): in three widths.
-    "L2": [_poly((0.0, 0.0), (0.0, 1.0), (0.85, 1.0))],
-    "L3": [_poly((0.05, 0.0), (0.0, 1.0), (0.35, 0.98))],
+    "L": _l_shape,  # drawn more often than the others (WEIGHTS)
     "M": [_poly((0.0, 1.0), (0.0, 0.0), (0.35, 0.6), (0.7, 0.0), (0.7, 1.0))],
     "N": [_poly((0.0, 1.0), (0.0, 0.0), (0.6, 1.0), (0.6, 0.0))],
     "P": [_poly((0.0, 1.0), (0.0, 0.0)), arc(0.05, 0.27, 0.45, 0.27, -90, 90, 20)],
@@ -262,7 +267,7 @@ def _loops(rng):
 def _letter_pair(rng):
     """Two letters side by side, as when someone writes a word (or initials) on the pad."""
     names = sorted(LETTERS)
-    first, second = (LETTERS[names[rng.integers(len(names))]] for _ in range(2))
+    first, second = (nondigit_strokes("letter", names[rng.integers(len(names))], rng) for _ in range(2))
     shift = max(x for stroke in first for x, _ in stroke) + rng.uniform(0.1, 0.3)
     return [list(stroke) for stroke in first] + [[(x + shift, y) for x, y in stroke] for stroke in second]
 
@@ -376,9 +381,20 @@ GROUPS = {
 }
 
 
+# How many times as often as other kinds a kind is drawn (1 unless given here).
+WEIGHTS = {"L": 8}
+
+
 def kind_names():
     """[(group, kind)] of every kind of non-digit drawing."""
     return [(group, kind) for group, kinds in GROUPS.items() for kind in kinds]
+
+
+def random_kind(rng):
+    """A (group, kind) drawn at random, each kind as often as its weight (WEIGHTS) says."""
+    names = kind_names()
+    weights = np.array([WEIGHTS.get(kind, 1) for _, kind in names], np.float64)
+    return names[rng.choice(len(names), p=weights / weights.sum())]
 
 
 def nondigit_strokes(group, kind, rng):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from handdigit.evaluation.first_drawings import first_drawings_markdown
 from handdigit.resources import MODEL_CARD, SHIPPED_WEIGHTS
 from handdigit.util import write_text_atomic
 
@@ -40,7 +41,9 @@ def _cpu():
     return platform.processor() or "unknown"
 
 
-def build_card(run_dir, report, weights_path, drawn=None, pick="final", calibration=None, proxies=None):
+def build_card(
+    run_dir, report, weights_path, drawn=None, pick="final", calibration=None, proxies=None, first_drawings=None
+):  # fmt: skip
     run = json.loads((Path(run_dir) / "history.json").read_text())
     epochs = run["epochs"]
     best = max(epochs, key=lambda record: record.get("val_accuracy", 0.0))
@@ -94,6 +97,7 @@ def build_card(run_dir, report, weights_path, drawn=None, pick="final", calibrat
         "drawn": drawn,
         "calibration": json.loads(calibration.to_json()) if calibration is not None else None,
         "proxies": _proxy_summary(proxies),
+        "first_drawings": first_drawings,
         "not_digit_train_images": run.get("not_digit_train_images", 0),
         "figures": {
             "training_curves": "curves.png",
@@ -249,7 +253,7 @@ the seed's recipe reach about 99.15% on this machine kind.
 |---|---|---|
 {rows}
 
-{_calibration_markdown(card)}
+{_calibration_markdown(card)}{first_drawings_markdown(card.get("first_drawings"))}
 ![training curves](curves.png)
 ![confusion matrix](confusion-matrix.png)
 ![reliability diagram](reliability.png)
@@ -334,6 +338,7 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
 def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final", proxies=3000):
     from handdigit.data import load_mnist
     from handdigit.evaluation import evaluate_drawn, evaluate_weights
+    from handdigit.evaluation.first_drawings import check_first_drawings
     from handdigit.evaluation.metrics import load_model
     from handdigit.evaluation.proxies import ProgressBar, evaluate_proxies, plot_threshold_sweep
     from handdigit.recognition.calibration import save_with_calibration
@@ -357,7 +362,8 @@ def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pic
             proxy_report = evaluate_proxies(recognizer, count=proxies, mnist=mnist, progress=bar)
     if proxy_report is not None:
         plot_threshold_sweep(proxy_report, weights_dir / "not-a-digit.png")
-    card = build_card(run_dir, report, weights_path, drawn, pick, calibration, proxy_report)
+    first = check_first_drawings(recognizer)
+    card = build_card(run_dir, report, weights_path, drawn, pick, calibration, proxy_report, first)
     write_text_atomic(weights_dir / MODEL_CARD, json.dumps(card, indent=2) + "\n")
     write_text_atomic(weights_dir / "MODEL_CARD.md", render_markdown(card))
     return card

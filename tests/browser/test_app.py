@@ -8,6 +8,8 @@ import time
 import numpy as np
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from handdigit.evaluation.first_drawings import L_SHAPE, LETTER_A, STAR
+
 from .conftest import ARTIFACTS, start_app
 
 # Digits drawn the way a person would, in CSS pixels of the 280 px canvas.
@@ -234,16 +236,6 @@ def test_a_full_app_tells_the_next_visitor(browser, tmp_path):
         context.close()
     finally:
         server.stop()
-
-
-L_SHAPE = [[(90, 50), (90, 230), (200, 230)]]
-STAR = [
-    [
-        (140 + 95 * np.cos(np.pi / 2 + k * 4 * np.pi / 5), 150 - 95 * np.sin(np.pi / 2 + k * 4 * np.pi / 5))
-        for k in range(6)
-    ]
-]
-LETTER_A = [[(70, 240), (140, 40), (210, 240)], [(100, 165), (180, 165)]]
 
 
 def test_an_l_a_star_and_a_letter_are_not_digits_and_a_seven_is(browser, app):

@@ -2,6 +2,8 @@
 set is the same in one process or several, in any order, in the background or not, and the
 renditions do what they say."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -145,6 +147,31 @@ def test_numbers_of_several_digits_are_written_on_one_line_with_the_gaps_asked_f
     rng = np.random.default_rng(2)
     for kind in nondigits.NUMBERS:
         assert len(nondigits.nondigit_strokes("number", kind, rng)) >= 2
+
+
+def test_kinds_are_drawn_as_often_as_their_weights_say():
+    """The L (weight 8) is drawn eight times as often as a kind of weight 1, the others alike."""
+    rng = np.random.default_rng(0)
+    names = nondigits.kind_names()
+    draws = 40_000
+    counts = collections.Counter(nondigits.random_kind(rng) for _ in range(draws))
+    total_weight = sum(nondigits.WEIGHTS.get(kind, 1) for _, kind in names)
+    for name in names:
+        expected = draws * nondigits.WEIGHTS.get(name[1], 1) / total_weight
+        assert abs(counts[name] - expected) < 5 * expected**0.5, (name, counts[name], expected)
+    assert nondigits.WEIGHTS["L"] > 1
+
+
+def test_the_l_comes_in_every_width_of_base():
+    """Its base runs from 0.3 to 0.9 of its height (the short ones are those read as 1 or 6)."""
+    rng = np.random.default_rng(1)
+    bases = []
+    for _ in range(300):
+        (stroke,) = nondigits.nondigit_strokes("letter", "L", rng)
+        (top_x, top_y), (corner_x, corner_y), (end_x, end_y) = stroke
+        assert top_y < corner_y and abs(end_y - corner_y) < 0.05 and abs(top_x - corner_x) < 0.1
+        bases.append((end_x - corner_x) / (corner_y - top_y))
+    assert 0.3 <= min(bases) < 0.33 and 0.87 < max(bases) <= 0.9
 
 
 def test_polylines_have_the_points_asked_for_and_keep_the_ends():

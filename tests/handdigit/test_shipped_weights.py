@@ -39,6 +39,24 @@ def test_the_model_card_matches_the_weights_and_the_measurement(report):
     assert (weights_directory() / "MODEL_CARD.md").read_text().count(f"{report['accuracy']:.2%}") >= 1
 
 
+def test_the_model_card_shows_what_the_weights_say_of_the_first_drawings():
+    """The card's table of what people draw first (an L, a star, an A at the pad's pens) is what the
+    shipped weights answer now."""
+    from handdigit.evaluation.first_drawings import check_first_drawings
+    from handdigit.recognition.recognizer import Recognizer
+
+    card = json.loads((weights_directory() / MODEL_CARD).read_text())
+    measured = check_first_drawings(Recognizer.load())
+    assert card["first_drawings"]["pens"] == measured["pens"]
+    assert card["first_drawings"]["flagged"] == pytest.approx(measured["flagged"])
+    for name, entries in measured["drawings"].items():
+        shown = card["first_drawings"]["drawings"][name]
+        assert [(e["not_a_digit"], e["digit"]) for e in shown] == [
+            (e["not_a_digit"], e["digit"]) for e in entries
+        ]
+    assert "### What people draw first" in (weights_directory() / "MODEL_CARD.md").read_text()
+
+
 def test_the_built_package_contains_the_weights_and_the_card(tmp_path):
     """`pip install .` gets the weights: the wheel built from the checkout carries them."""
     result = subprocess.run(
