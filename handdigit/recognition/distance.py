@@ -19,6 +19,14 @@ the network, as two arrays:
 
 How the distance enters the rule (the "odds-and-distance" score) is in
 handdigit.recognition.calibration; it is fitted by handdigit.evaluation.model_card.
+
+A network taught your handwriting (handdigit.recognition.learning) has seen digits the means do
+not sum up: a mirrored 3 taught as a 3 lies far from every digit's mean, and the rule would still
+call some of them "not a digit". So teaching adds a centre of its own for each digit taught, the
+mean features of your examples of it (`with_taught`), stored as a third array of taught weights:
+
+    "extra/handdigit.taught_means"       (K, 256) float32   the mean features of your examples of
+                                                             each of the K digits taught
 """
 
 from dataclasses import dataclass, field
@@ -26,20 +34,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MEANS, WHITENING = "handdigit.digit_means", "handdigit.feature_whitening"
+TAUGHT_MEANS = "handdigit.taught_means"
 DIGITS, FEATURES = 10, 256
 SHRINKAGE = 0.01  # of the features' mean variance, added to the covariance's diagonal
 
 
 @dataclass(frozen=True)
 class FeatureDistance:
-    """Each digit's mean features (10, F) and the whitening W (F, F) of their shared covariance."""
+    """Each digit's mean features (10, F), the whitening W (F, F) of their shared covariance, and
+    the mean features of the examples of each digit taught (K, F; none before teaching)."""
 
     means: np.ndarray
     whitening: np.ndarray
-    centres: np.ndarray = field(init=False, repr=False, compare=False)  # the means whitened, (10, F)
+    taught_means: np.ndarray | None = None
+    centres: np.ndarray = field(init=False, repr=False, compare=False)  # every mean whitened
 
     def __post_init__(self):
-        centres = self.means.astype(np.float64) @ self.whitening.astype(np.float64)
+        means = self.means if self.taught_means is None else np.concatenate([self.means, self.taught_means])
+        centres = means.astype(np.float64) @ self.whitening.astype(np.float64)
         object.__setattr__(self, "centres", centres)
 
     @classmethod
@@ -58,8 +70,21 @@ class FeatureDistance:
         whitening = np.linalg.inv(np.linalg.cholesky(covariance)).T
         return cls(means.astype(np.float32), whitening.astype(np.float32))
 
+    def with_taught(self, features, labels):
+        """This distance with a centre for each digit in `labels` (N,): the mean of the `features`
+        (N, F) of the examples taught as that digit (replacing any taught before)."""
+        features, labels = np.asarray(features, np.float32), np.asarray(labels)
+        if len(features) == 0 or len(features) != len(labels) or features.shape[1:] != self.means.shape[1:]:
+            raise ValueError(
+                f"FeatureDistance.with_taught: needs (N, {self.means.shape[1]}) features and N labels, "
+                f"got {features.shape} and {labels.shape}"
+            )
+        taught = np.stack([features[labels == digit].mean(axis=0) for digit in np.unique(labels)])
+        return FeatureDistance(self.means, self.whitening, taught.astype(np.float32))
+
     def distances(self, features):
-        """(N,) float64: each input's squared Mahalanobis distance to the nearest digit's mean."""
+        """(N,) float64: each input's squared Mahalanobis distance to the nearest centre (a digit's
+        mean, or the mean of the examples of a digit taught)."""
         whitened = np.asarray(features, np.float64) @ self.whitening
         centres = self.centres
         squared = (
@@ -68,21 +93,37 @@ class FeatureDistance:
         return np.maximum(squared.min(axis=1), 0.0)
 
     def arrays(self):
-        """The two arrays to store beside the network ({name: array})."""
-        return {MEANS: self.means, WHITENING: self.whitening}
+        """The arrays to store beside the network ({name: array}): two, three once taught."""
+        taught = {} if self.taught_means is None else {TAUGHT_MEANS: self.taught_means}
+        return {MEANS: self.means, WHITENING: self.whitening, **taught}
 
 
 def read_distance(path):
     """The FeatureDistance stored in a weights file, validated, or None if the file has none."""
-    from handdigit.recognition.extras import read_arrays
+    from handdigit.recognition.extras import WeightsFileError, read_arrays
     from tinycnn.keras_weights import is_keras_file
+    from tinycnn.model import read_extra
 
     if is_keras_file(path):
         return None
     arrays = read_arrays(
         path, {MEANS: (DIGITS, FEATURES), WHITENING: (FEATURES, FEATURES)}, "the feature distance"
     )
-    return None if arrays is None else FeatureDistance(arrays[MEANS], arrays[WHITENING])
+    if arrays is None:
+        return None
+    taught = read_extra(path).get(TAUGHT_MEANS)
+    if taught is not None and not (
+        taught.dtype == np.float32
+        and taught.ndim == 2
+        and 1 <= len(taught) <= DIGITS
+        and taught.shape[1] == FEATURES
+        and np.all(np.isfinite(taught))
+    ):
+        raise WeightsFileError(
+            f"{path}: the feature distance's {TAUGHT_MEANS} must be finite float32 (K, {FEATURES}) with K "
+            f"from 1 to {DIGITS}, got {taught.dtype} {taught.shape}"
+        )
+    return FeatureDistance(arrays[MEANS], arrays[WHITENING], taught)
 
 
 def feature_network(model):

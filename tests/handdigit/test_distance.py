@@ -12,6 +12,7 @@ from handdigit.recognition.calibration import Calibration, read_calibration, sav
 from handdigit.recognition.distance import (
     MEANS,
     SHRINKAGE,
+    TAUGHT_MEANS,
     WHITENING,
     FeatureDistance,
     feature_network,
@@ -45,6 +46,49 @@ def test_the_distance_is_the_squared_mahalanobis_distance_to_the_nearest_digit()
     ]
     np.testing.assert_allclose(distance.distances(queries), expected, rtol=1e-4, atol=1e-6)
     assert np.all(distance.distances(means) < 1e-3)  # a digit's mean is at distance 0 from it
+
+
+def test_a_digit_taught_gets_a_centre_of_its_own_at_its_examples_mean():
+    """The distance after teaching is the naive minimum over the ten digits' means and the mean of
+    each taught digit's examples (with the same covariance); teaching again replaces those."""
+    rng = np.random.default_rng(1)
+    features, labels = clustered(rng, size=24)
+    distance = FeatureDistance.fit(features, labels)
+    taught_features = rng.normal(9, 1, (12, 24))  # a style far from every digit
+    taught = distance.with_taught(taught_features, [3] * 8 + [7] * 4)
+    assert taught.taught_means.shape == (2, 24) and taught.means is distance.means
+    style_means = [taught_features[:8].mean(axis=0), taught_features[8:].mean(axis=0)]
+    whitening = distance.whitening.astype(np.float64)
+    queries = np.concatenate([rng.normal(9, 1, (4, 24)), rng.normal(0, 4, (4, 24))])
+    expected = [
+        min(float(np.sum(((q - centre) @ whitening) ** 2)) for centre in [*distance.means, *style_means])
+        for q in queries
+    ]
+    np.testing.assert_allclose(taught.distances(queries), expected, rtol=1e-4)
+    assert np.all(taught.distances(queries[:4]) < distance.distances(queries[:4]) / 4)  # near the style
+    assert taught.with_taught(taught_features[:2], [5, 5]).taught_means.shape == (1, 24)
+    with pytest.raises(ValueError, match="needs"):
+        distance.with_taught(taught_features, [3])
+
+
+def test_taught_centres_round_trip_and_damaged_ones_are_refused(tmp_path):
+    distance = stored_distance(np.random.default_rng(7))
+    taught = distance.with_taught(np.random.default_rng(8).normal(0, 1, (5, 256)), [1, 1, 4, 4, 9])
+    assert set(taught.arrays()) == {MEANS, WHITENING, TAUGHT_MEANS}
+    build_model(seed=0).save(tmp_path / "w.npz", extra=taught.arrays())
+    np.testing.assert_array_equal(read_distance(tmp_path / "w.npz").taught_means, taught.taught_means)
+    assert read_distance(tmp_path / "w.npz").distances(np.zeros((1, 256))) == pytest.approx(
+        taught.distances(np.zeros((1, 256)))
+    )
+    for bad in (
+        taught.taught_means.astype(np.float64),
+        np.zeros((11, 256), np.float32),
+        np.zeros((2, 255), np.float32),
+        np.full((1, 256), np.nan, np.float32),
+    ):
+        build_model(seed=0).save(tmp_path / "w.npz", extra={**distance.arrays(), TAUGHT_MEANS: bad})
+        with pytest.raises(WeightsFileError, match="taught_means must be finite float32"):
+            read_distance(tmp_path / "w.npz")
 
 
 def test_fitting_needs_every_digit():
