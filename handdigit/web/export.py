@@ -160,9 +160,18 @@ def model_script(model, calibration, precision="float16", source="weights", dist
     specs, values = layer_specs(model)
     layer_weights = int(values.size)
     distance_entry = None
-    if distance is not None:
-        distance_entry = {"means": int(values.size), "whitening": int(values.size + distance.means.size)}
-        values = np.concatenate([values, distance.means.ravel(), distance.whitening.ravel()])
+    if distance is not None:  # the digits' means, then any taught ones (handdigit.recognition.distance)
+        means = (
+            distance.means
+            if distance.taught_means is None
+            else np.concatenate([distance.means, distance.taught_means])
+        )
+        distance_entry = {
+            "means": int(values.size),
+            "centres": len(means),
+            "whitening": int(values.size + means.size),
+        }
+        values = np.concatenate([values, means.ravel(), distance.whitening.ravel()])
     stored = values.astype(np.dtype(precision).newbyteorder("<"))
     if not np.all(np.isfinite(stored)):
         raise WebExportError(

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from handdigit.preprocess import rasterize
+from tests.handdigit.helpers import SHARED_MNIST
 
 from .conftest import ARTIFACTS
 from .test_app import FOUR, L_SHAPE, LETTER_A, ONE, SEVEN, STAR, ZERO, draw, shown
@@ -310,3 +311,49 @@ def test_the_page_works_opened_from_the_disk(browser, site):
     draw_and_wait(page, SEVEN)
     assert shown(page)["digit"] == "7" and time.monotonic() - started < 30
     context.close()
+
+
+def test_a_page_exported_from_taught_weights_reads_the_taught_style_as_python_does(browser, tmp_path):
+    """Weights taught mirrored 3s (kept as the pad keeps them, taught.npz with its taught centres),
+    exported as a page: the page answers 30 held-out mirrored 3s as the taught Recognizer does, 3
+    and not flagged for at least 29 (the taught centres are in the page's distance)."""
+    from handdigit import Recognizer
+    from handdigit.data import load_mnist
+    from handdigit.data.synthetic import STYLES, place_strokes
+    from handdigit.pad.personal import PersonalStore
+    from handdigit.web import export_web
+
+    mirrored = [[(1.0 - x, y) for x, y in stroke] for stroke in next(iter(STYLES[3].values()))]
+    rng = np.random.default_rng(21)
+
+    def drawing():
+        strokes = place_strokes(mirrored, rng, 280)
+        return [[list(map(float, point)) for point in stroke] for stroke in strokes], float(
+            rng.uniform(10, 22)
+        )
+
+    examples = [drawing() for _ in range(30)]
+    taught = Recognizer.load().learn(
+        [rasterize(strokes, 280, width) for strokes, width in examples],
+        [3] * 30,
+        mnist=load_mnist(SHARED_MNIST),
+    )
+    store = PersonalStore(tmp_path / "user")
+    store.save_taught(taught)
+    export_web(tmp_path / "site", weights=store.taught_path)
+    held_out = [drawing() for _ in range(30)]
+    expected = taught.predict_many([rasterize(strokes, 280, width) for strokes, width in held_out])
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path / "site"))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        context, page, errors = open_page(browser, f"http://127.0.0.1:{server.server_address[1]}/")
+        answers = page_answers(page, held_out)
+        context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    read = [(answer["digit"], answer["notADigit"]) for answer in answers]
+    assert read == [(prediction.digit, prediction.not_a_digit) for prediction in expected]
+    assert read.count((3, False)) >= 29 and not errors

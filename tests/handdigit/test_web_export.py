@@ -83,6 +83,25 @@ def test_model_js_holds_every_weight_of_the_network_with_its_not_a_digit_head(ex
         assert entry["distance"] is None
 
 
+def test_taught_centres_go_into_the_page_after_the_digits_means(tmp_path):
+    """A taught recognizer's distance (handdigit.recognition.distance.with_taught) exports its
+    taught means after the ten digits' means, and says how many centres there are."""
+    network = load_network(shipped_weights_path())
+    distance = read_distance(shipped_weights_path())
+    taught = distance.with_taught(np.random.default_rng(0).random((4, 256)), [3, 3, 8, 8])
+    path = tmp_path / "model.js"
+    path.write_text(
+        model_script(network, read_calibration(shipped_weights_path()), "float32", distance=taught)
+    )
+    entry, weights = read_model_js(path)
+    assert entry["distance"]["centres"] == 12
+    start, end = entry["distance"]["means"], entry["distance"]["whitening"]
+    np.testing.assert_array_equal(
+        weights[start:end], np.concatenate([distance.means, taught.taught_means]).ravel()
+    )
+    np.testing.assert_array_equal(weights[end:], distance.whitening.ravel())
+
+
 def test_float32_weights_are_stored_exactly(tmp_path):
     network = load_network(shipped_weights_path())
     path = tmp_path / "model.js"

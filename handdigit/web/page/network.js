@@ -160,8 +160,9 @@
     return t * logSumExp(digits.map((v) => v / t));
   }
 
-  /** The squared Mahalanobis distance of the features to the nearest digit's mean,
-   *  |features W - mean_d W|^2 (handdigit.recognition.distance); centres: the means times W. */
+  /** The squared Mahalanobis distance of the features to the nearest centre (a digit's mean or a
+   *  taught digit's), |features W - mean W|^2 (handdigit.recognition.distance); centres: the means
+   *  times W. */
   function featureDistance(features, whitening, centres) {
     const size = features.length;
     const whitened = new Float64Array(size);
@@ -180,10 +181,11 @@
     return nearest;
   }
 
-  /** Each digit's mean features times the whitening: (10) Float64Arrays of the features' size. */
-  function whitenedCentres(means, whitening, size) {
+  /** Each mean (the digits', then any taught) times the whitening: `count` Float64Arrays of the
+   *  features' size. */
+  function whitenedCentres(means, whitening, size, count) {
     const centres = [];
-    for (let d = 0; d < DIGITS; d++) {
+    for (let d = 0; d < count; d++) {
       const centre = new Float64Array(size);
       for (let i = 0; i < size; i++) {
         const value = means[d * size + i];
@@ -201,7 +203,8 @@
     const weights = decodeWeights(model);
     const last = model.layers[model.layers.length - 1];
     const featureCount = last.input_shape[0];
-    const distanceValues = model.distance ? DIGITS * featureCount + featureCount * featureCount : 0;
+    const centreCount = model.distance ? model.distance.centres || DIGITS : 0;
+    const distanceValues = model.distance ? centreCount * featureCount + featureCount * featureCount : 0;
     if (weights.length !== model.weight_count + distanceValues) {
       throw new Error(
         `model.js holds ${weights.length} weights, its layers and feature distance need ${model.weight_count + distanceValues}`
@@ -212,8 +215,8 @@
     let centres = null;
     if (model.distance) {
       whitening = weights.subarray(model.distance.whitening, model.distance.whitening + featureCount * featureCount);
-      const means = weights.subarray(model.distance.means, model.distance.means + DIGITS * featureCount);
-      centres = whitenedCentres(means, whitening, featureCount);
+      const means = weights.subarray(model.distance.means, model.distance.means + centreCount * featureCount);
+      centres = whitenedCentres(means, whitening, featureCount, centreCount);
     }
     return {
       model,
