@@ -10,11 +10,12 @@ The folder gets the page's files as they are in handdigit/web/page/ and model.js
                        "weight_count": N, "weights": "<base64 of N little-endian floats>",
                        "calibration": {"temperature": T, "score": ..., "threshold": ...,
                                        "distance_weight": w, "distance_centre": c},
-                       "distance": {"means": offset, "whitening": offset} or null,
+                       "distance": {"means": offset, "centres": K, "whitening": offset} or null,
                        "unsure_below": 0.7, "source": "handdigit-cnn.npz"}
 
-The feature distance's arrays (handdigit.recognition.distance: each digit's mean features (10, 256)
-and the whitening (256, 256), row after row) follow the layers' weights in the same string.
+The feature distance's arrays (handdigit.recognition.distance: the K centres' mean features (K,
+256), each digit's and then those of the digits taught, if any, and the whitening (256, 256), row
+after row) follow the layers' weights in the same string.
 
 A script, not a JSON file fetched at run time, so that index.html also works opened straight from
 the disk (browsers refuse fetch() on file:// pages). Weights are float16 by default: 4.8 MB instead
