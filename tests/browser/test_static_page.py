@@ -2,6 +2,7 @@
 digits drawn with the mouse and with touch, uploads, "not a digit", the same answers as the Python
 Recognizer on drawings, and the page working opened straight from the disk."""
 
+import contextlib
 import functools
 import http.server
 import json
@@ -23,6 +24,20 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def served(directory):
+    """The URL of `directory` served by Python's static file server, while in the block."""
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The exported page, served from its folder by Python's static file server."""
@@ -30,14 +45,8 @@ def site(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("static") / "site"
     export_web(directory)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield directory, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with served(directory) as url:
+        yield directory, url
 
 
 def open_page(browser, url, **context_options):
@@ -319,15 +328,16 @@ def test_a_page_exported_from_taught_weights_reads_the_taught_style_as_python_do
     and not flagged for at least 29 (the taught centres are in the page's distance)."""
     from handdigit import Recognizer
     from handdigit.data import load_mnist
-    from handdigit.data.synthetic import STYLES, place_strokes
+    from handdigit.data.synthetic import place_strokes
     from handdigit.pad.personal import PersonalStore
     from handdigit.web import export_web
 
-    mirrored = [[(1.0 - x, y) for x, y in stroke] for stroke in next(iter(STYLES[3].values()))]
+    from .test_teaching import MIRRORED_THREE
+
     rng = np.random.default_rng(21)
 
     def drawing():
-        strokes = place_strokes(mirrored, rng, 280)
+        strokes = place_strokes(MIRRORED_THREE, rng, 280)
         return [[list(map(float, point)) for point in stroke] for stroke in strokes], float(
             rng.uniform(10, 22)
         )
@@ -343,17 +353,10 @@ def test_a_page_exported_from_taught_weights_reads_the_taught_style_as_python_do
     export_web(tmp_path / "site", weights=store.taught_path)
     held_out = [drawing() for _ in range(30)]
     expected = taught.predict_many([rasterize(strokes, 280, width) for strokes, width in held_out])
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path / "site"))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        context, page, errors = open_page(browser, f"http://127.0.0.1:{server.server_address[1]}/")
+    with served(tmp_path / "site") as url:
+        context, page, errors = open_page(browser, url)
         answers = page_answers(page, held_out)
         context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     read = [(answer["digit"], answer["notADigit"]) for answer in answers]
     assert read == [(prediction.digit, prediction.not_a_digit) for prediction in expected]
     assert read.count((3, False)) >= 29 and not errors

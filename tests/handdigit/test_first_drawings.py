@@ -33,6 +33,12 @@ def test_each_drawing_at_each_pen_is_what_predict_says_of_it(recognizer):
     assert report["flagged"] == pytest.approx(sum(flags) / len(flags))
 
 
+def test_the_drawings_are_on_the_pad_s_canvas():
+    from handdigit.pad.drawing import CANVAS_SIZE
+
+    assert CANVAS == CANVAS_SIZE  # evaluation comes before the pad, so it cannot import the size
+
+
 def test_the_table_says_not_a_digit_or_the_digit_taken():
     entries = [
         {"pen": 8, "not_a_digit": False, "digit": 6, "confidence": 0.673, "score": -15.0},
