@@ -45,6 +45,7 @@ BLANK_FRACTION = 1e-4
 # ink at least MIN_BLOCKS pixels along its longer side (a lone square blob is left alone).
 MIN_BLOCK = 3
 MIN_BLOCKS = 4
+GRID_SLACK = 0.75  # pixels a change may lie off the fitted grid (half a pixel of rounding, and a little)
 
 
 def ink_from_image(luminance, alpha=None, polarity="auto"):
@@ -89,10 +90,13 @@ def block_grid(ink):
     centre), so that `ink[np.ix_(rows, columns)]` is the small picture; None otherwise.
 
     The block side need not be whole (8 pixels enlarged to 28 repeat 3 or 4 times): every place
-    where the image changes, along each axis, must lie within a pixel of a grid of one block side
-    (the largest that fits, tried among the spans between an axis's first and last change divided
-    by a whole number of blocks), started at the first change. Antialiased drawings change at
-    neighbouring rows and columns and fail at once."""
+    where the image changes, along each axis, must lie on a grid of one block side (the largest
+    that fits, tried among the spans between an axis's first and last change divided by a whole
+    number of blocks), within a pixel of the grid started at the first change, or within
+    GRID_SLACK of the grid fitted to the changes (an enlargement by a factor that is not whole puts
+    each change up to half a pixel off its block's true edge, so the span can be a pixel short of
+    a whole number of blocks). Antialiased drawings change at neighbouring rows and columns and
+    fail at once."""
     changes = []
     for axis in (0, 1):  # rows first: a drawing fails there, and its columns need no look
         changes.append(_changes(ink, axis))
@@ -100,12 +104,14 @@ def block_grid(ink):
             return None
     if sum(max(0, len(axis_changes) - 1) for axis_changes in changes) < 3:  # a lone bar or block says little
         return None
-    spans = [int(c[-1] - c[0]) for c in changes if len(c) > 1]  # each a whole number of blocks
+    spans = [int(c[-1] - c[0]) for c in changes if len(c) > 1]  # each about a whole number of blocks
     sides = {span / cells for span in spans for cells in range(1, span // MIN_BLOCK + 1)}
     for side in sorted(sides, reverse=True):
-        if all(_on_grid(axis_changes, side) for axis_changes in changes):
+        grids = [_grid(axis_changes, side) for axis_changes in changes]
+        if all(grid is not None for grid in grids):
             rows, columns = (
-                _block_centres(c, side, length) for c, length in zip(changes, ink.shape, strict=True)
+                _block_centres(origin, fitted, length)
+                for (origin, fitted), length in zip(grids, ink.shape, strict=True)
             )
             small = ink[np.ix_(rows, columns)]
             extent = max(np.count_nonzero(small.any(axis=1)), np.count_nonzero(small.any(axis=0)))
@@ -119,15 +125,30 @@ def _changes(image, axis):
     return np.flatnonzero(np.any(lines[1:] != lines[:-1], axis=1)) + 1
 
 
-def _on_grid(changes, side):
-    offsets = changes - changes[0] if len(changes) else changes
-    return bool(np.all(np.abs(offsets - np.round(offsets / side) * side) <= min(1.0, side / 4)))
+def _grid(changes, side):
+    """(origin, side) of the grid of about `side` that the changes along one axis lie on, or None:
+    the grid started at the first change if every change lies within a pixel (a quarter block) of
+    it, else the grid fitted to the changes (least squares over their block numbers) if every
+    change lies within GRID_SLACK of that one."""
+    if len(changes) == 0:
+        return 0.0, side
+    offsets = changes - changes[0]
+    blocks = np.round(offsets / side)
+    if np.all(np.abs(offsets - blocks * side) <= min(1.0, side / 4)):
+        return float(changes[0]), side
+    spread = blocks - blocks.mean()
+    if not np.any(spread):
+        return None
+    fitted = float(spread @ (changes - changes.mean()) / (spread @ spread))
+    origin = float(changes.mean() - fitted * blocks.mean())
+    if fitted < MIN_BLOCK - 1 or np.any(np.abs(changes - (origin + fitted * blocks)) > GRID_SLACK):
+        return None
+    return origin, fitted
 
 
-def _block_centres(changes, side, length):
-    """The middle pixel of each block of a grid of `side` started at the first change, over
-    0..length; a sliver of a block at an edge (a pixel or less, the grid's rounding) is none."""
-    origin = changes[0] if len(changes) else 0
+def _block_centres(origin, side, length):
+    """The middle pixel of each block of a grid of `side` started at `origin`, over 0..length; a
+    sliver of a block at an edge (a pixel or less, the grid's rounding) is none."""
     starts = origin + side * np.arange(-math.ceil(origin / side), math.ceil((length - origin) / side))
     low, high = np.maximum(starts, 0), np.minimum(starts + side, length)
     keep = high - low > min(1.0, side / 4)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from handdigit.data.synthetic import draw_strokes, style_names
@@ -165,6 +165,7 @@ def test_a_picture_enlarged_by_whole_blocks_is_found_and_taken_back_to_its_pixel
 
 @settings(max_examples=40)
 @given(cells=st.integers(6, 16), block=st.floats(3.0, 40.0), seed=st.integers(0, 10_000))
+@example(cells=12, block=3.5, seed=6)  # its first and last change 24 px apart, not 24.5: 7 blocks
 def test_a_scan_enlarged_by_any_factor_reads_as_the_scan_itself(cells, block, seed):
     """An 8x8 scan shown at 28x28 or 280x280 (blocks of 3.5 or 35 pixels, repeated 3 or 4 times
     when the factor is not whole) gives the network the same view as the scan given at its size."""

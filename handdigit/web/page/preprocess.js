@@ -24,6 +24,7 @@
   const BLANK_FRACTION = 1e-4;
   const MIN_BLOCK = 3; // a block-enlarged picture repeats each pixel over at least 3x3 pixels
   const MIN_BLOCKS = 4; // and its ink spans at least 4 of them along its longer side
+  const GRID_SLACK = 0.75; // pixels a change may lie off the fitted grid (half a pixel of rounding, and a little)
 
   // --- 1. strokes -> coverage ----------------------------------------------------------------
 
@@ -306,17 +307,33 @@
     return found;
   }
 
-  function onGrid(axisChanges, side) {
+  /** [origin, side] of the grid of about `side` the changes along one axis lie on, or null: the
+   *  grid started at the first change if every change lies within a pixel (a quarter block) of it,
+   *  else the grid fitted to the changes (least squares over their block numbers) if every change
+   *  lies within GRID_SLACK of that one (preprocess._grid). */
+  function grid(axisChanges, side) {
+    if (axisChanges.length === 0) return [0, side];
+    const first = axisChanges[0];
+    const blocks = axisChanges.map((change) => roundHalfEven((change - first) / side));
     const tolerance = Math.min(1, side / 4);
-    return axisChanges.every((change) => {
-      const offset = change - axisChanges[0];
-      return Math.abs(offset - roundHalfEven(offset / side) * side) <= tolerance;
-    });
+    if (axisChanges.every((change, i) => Math.abs(change - first - blocks[i] * side) <= tolerance)) {
+      return [first, side];
+    }
+    const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+    const meanBlock = mean(blocks);
+    const meanChange = mean(axisChanges);
+    const spread = blocks.map((b) => b - meanBlock);
+    const spreadSquared = spread.reduce((a, b) => a + b * b, 0);
+    if (spreadSquared === 0) return null;
+    const fitted = spread.reduce((a, b, i) => a + b * (axisChanges[i] - meanChange), 0) / spreadSquared;
+    const origin = meanChange - fitted * meanBlock;
+    if (fitted < MIN_BLOCK - 1) return null;
+    const off = axisChanges.some((change, i) => Math.abs(change - (origin + fitted * blocks[i])) > GRID_SLACK);
+    return off ? null : [origin, fitted];
   }
 
-  /** The middle pixel of each block of a grid of `side` started at the first change. */
-  function blockCentres(axisChanges, side, length) {
-    const origin = axisChanges.length ? axisChanges[0] : 0;
+  /** The middle pixel of each block of a grid of `side` started at `origin`. */
+  function blockCentres(origin, side, length) {
     const centres = [];
     const last = Math.ceil((length - origin) / side);
     for (let j = -Math.ceil(origin / side); j < last; j++) {
@@ -331,8 +348,8 @@
   }
 
   /** [rows, columns] of the small picture's pixels in `ink` if it is one enlarged by repeating
-   *  each pixel over a square block, else null: every change along each axis within a pixel of a
-   *  grid of one block side (the largest that fits). */
+   *  each pixel over a square block, else null: every change along each axis on a grid of one
+   *  block side (the largest that fits; see grid). */
   function blockGrid(ink, width, height) {
     const axes = [changes(ink, width, height, 0), changes(ink, width, height, 1)];
     const gaps = axes.flatMap((c) => c.slice(1).map((change, i) => change - c[i]));
@@ -344,9 +361,10 @@
       for (let cells = 1; cells <= Math.floor(span / MIN_BLOCK); cells++) sides.add(span / cells);
     }
     for (const side of [...sides].sort((a, b) => b - a)) {
-      if (!axes.every((c) => onGrid(c, side))) continue;
-      const rows = blockCentres(axes[0], side, height);
-      const columns = blockCentres(axes[1], side, width);
+      const grids = axes.map((c) => grid(c, side));
+      if (grids.some((g) => g === null)) continue;
+      const rows = blockCentres(grids[0][0], grids[0][1], height);
+      const columns = blockCentres(grids[1][0], grids[1][1], width);
       const inkRows = rows.filter((r) => columns.some((c) => ink[r * width + c] > 0)).length;
       const inkColumns = columns.filter((c) => rows.some((r) => ink[r * width + c] > 0)).length;
       return Math.max(inkRows, inkColumns) >= MIN_BLOCKS ? [rows, columns] : null;
