@@ -14,14 +14,18 @@ sheared upright (the shear that leaves the fewest columns with ink: leaning digi
    neighbour never overlaps up to its middle.
 3. **Where a digit may end**: between two parts (a straight line down the gap), and, inside a part
    wider than SPLIT_FROM times its height (touching digits), near the columns where its ink is
-   thinnest, along the path down through the least ink.
+   thinnest, along the path down through the least ink; and straight down that column too when
+   the straight line crosses fewer strokes than the path (two round digits touching side by side
+   merge their sides into one thick stroke, which the path goes round, through the inside of one
+   of them: two touching 0s were read "130", a C, a 3 and a 0).
 4. **The best reading**: every run from one such place to another (narrow enough to be a digit)
    is read by the network, upright and as written (the two views' logits averaged: setting a
    number upright bends each digit a little); the reading chosen is the sequence of runs whose
    scores (how much each looks like a digit, on the weights' not-a-digit scale) add up highest,
    each run paying SEGMENT_COST (a run that is not a digit NOT_A_DIGIT_COST more, and so does a
    run read as 1 less than ONE_HEIGHT as high as the typical part: a 1 stands as tall as the
-   digits beside it, a shorter stroke is a piece of one of them), and a run that takes in parts
+   digits beside it, a shorter stroke is a piece of one of them; or one a straight cut bounds,
+   the side of a round digit), and a run that takes in parts
    with paper between them paying up to MERGE_COST as that gap widens; a cut whose path crosses
    more than FREE_CROSSINGS strokes pays CROSSING_COST for each one more (touching digits meet at
    one place; a cut down the middle of a 0 or an 8 crosses two strokes). So two halves of an 8
@@ -127,11 +131,14 @@ def read_number(recognizer, image, polarity="auto"):
     parts = _grouped(_without_specks(_pieces(labels, ink, ndimage.find_objects(labels))))
     owner = ndimage.grey_dilation(labels, size=(3, 3))  # faint edges go with the stroke beside them
     typical_height = float(np.median([part.height for part in parts]))
-    edges, crossings = _edges(ink, labels, parts)
+    edges, crossings, keys = _edges(ink, labels, parts)
+    columns = [int(key) for key in keys]
     runs = {}
     widest = MAX_DIGIT_WIDTH * typical_height
     for i in range(len(edges)):
         for j in range(i + 1, len(edges)):
+            if columns[i] == columns[j]:
+                continue  # a cut's path and its straight twin: between them lies a sliver of stroke
             if edges[j].min() - edges[i].max() > 2 * widest and j > i + 1:
                 break  # the edges lie in the gaps: a run's ink is narrower than its span
             run = _run(ink, labels, owner, parts, edges[i], edges[j], offsets)
@@ -143,8 +150,11 @@ def read_number(recognizer, image, polarity="auto"):
     cut = {span: runs[span].cut for span in spans}
     height = {span: runs[span].box[3] - runs[span].box[1] for span in spans}
     short = {span: height[span] < SHORTEST * typical_height for span in spans}
+    straight = [column != key for column, key in zip(columns, keys, strict=True)]
     short_one = {
-        span: predictions[span].digit == 1 and height[span] < ONE_HEIGHT * typical_height for span in spans
+        span: predictions[span].digit == 1
+        and (height[span] < ONE_HEIGHT * typical_height or straight[span[0]] or straight[span[1]])
+        for span in spans
     }
     chosen = _best_reading(recognizer, spans, predictions, merging, cut, short_one, crossings)
     if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):
@@ -308,12 +318,25 @@ def _edges(ink, labels, parts):
             part.cuttable = bool(cuts)
             for cut in cuts:
                 edges[cut], crossings[cut] = _cut_path(ink, labels, part, cut)
+                straight, crossed = _straight_cut(ink, labels, part, cut)
+                if crossed < crossings[cut]:  # its straight twin, just after it (keys sort by column)
+                    edges[cut + 0.5], crossings[cut + 0.5] = straight, crossed
         if index + 1 < len(parts):
             following = parts[index + 1]
             between = (part.x1 + following.x0) / 2  # the gap's middle, kept between the two centres
             column = int(round(min(max(between, part.centre + 1), following.centre - 1)))
             edges[column], crossings[column] = np.full(height, column), 0
-    return [edges[column] for column in sorted(edges)], [crossings[column] for column in sorted(edges)]
+    keys = sorted(edges)
+    return [edges[key] for key in keys], [crossings[key] for key in keys], keys
+
+
+def _straight_cut(ink, labels, part, column):
+    """The boundary straight down `column` through a part, and how many strokes it crosses: where
+    two round digits touch side by side, their sides merge into one thick stroke, which a path
+    through the least ink goes round (through one digit's inside, cutting it in two)."""
+    rows = slice(part.y0, part.y1)
+    stroke = (ink[rows, column] > INK_LEVEL) & np.isin(labels[rows, column], part.labels)
+    return np.full(ink.shape[0], column), int(np.count_nonzero(stroke[1:] & ~stroke[:-1]) + stroke[0])
 
 
 def _cut_path(ink, labels, part, column):

@@ -59,6 +59,22 @@ def test_touching_digits_are_split(recognizer):
         assert recognizer.read_number(image).text == text
 
 
+@pytest.mark.parametrize("gap", [78, 84, 88])
+@pytest.mark.parametrize("width", [10, 14])
+def test_two_round_digits_touching_side_by_side_are_split_between_them(recognizer, gap, width):
+    # Their sides merge into one thick stroke: a cut through the least ink goes round it, through
+    # one 0's inside (a C and a 0 with an arc), and the straight cut between them is needed.
+    from scipy import ndimage
+
+    image = drawn([*ZERO, *shifted(ZERO, gap)], width=width)
+    assert ndimage.label(image < 128, structure=np.ones((3, 3)))[1] == 1
+    reading = recognizer.read_number(image)
+    assert reading.text == "00"
+    (_, _, first_right, _), (second_left, _, _, _) = reading.boxes
+    assert first_right >= 100 - width / 2  # each 0 keeps its own side (the first spans x 20-100)
+    assert second_left <= 20 + gap + width / 2
+
+
 def test_a_stray_dot_is_ignored(recognizer):
     image = drawn([*SEVEN, [(140, 170)], *shifted(ZERO, 180)])
     reading = recognizer.read_number(image)
