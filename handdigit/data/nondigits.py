@@ -69,9 +69,82 @@ def _zigzag(teeth=4, height=0.5):
 def _l_shape(rng):
     """An L whose base is 0.3 to 0.9 of its height, the stem upright or leaning a little. The L is
     what users draw first to test a digit demo ("an L gives 6, 100%"), and a short-based L is easily
-    read as a 1 or a 6: three fixed widths taught the network only the wide ones."""
-    base = rng.uniform(0.3, 0.9)
+    read as a 1 or a 6: three fixed widths taught the network only the wide ones, and with every
+    width equally often, four networks of five still read a base of 0.35 as a 1. So the short
+    bases are drawn most: half of them under 0.45."""
+    base = 0.3 + 0.6 * rng.random() ** 2
     return [_poly((rng.uniform(-0.04, 0.06), 0.0), (0.0, 1.0), (base, 1.0 - rng.uniform(0.0, 0.04)))]
+
+
+def _c_shape(rng):
+    """A C whose opening, on the right, spans 60 to 140 degrees, turned a little up or down; round
+    or narrow. A fixed C taught one opening, and a C open less than that is read as a 0 (narrower
+    than 60 degrees a reader could take it for an open 0 too, so none is drawn)."""
+    half_gap, turn, width = rng.uniform(30, 70), rng.uniform(-20, 20), rng.uniform(0.3, 0.5)
+    return [arc(width, 0.5, width, 0.5, turn - half_gap, turn - 360 + half_gap, 28)]
+
+
+def _small_e(rng):
+    """An e: a bar from left to right, then round to an end short of the bar, the loop's height and
+    the bar's place and length varying."""
+    width, height = rng.uniform(0.22, 0.32), rng.uniform(0.22, 0.32)
+    bar = 0.7 + rng.uniform(-0.08, 0.04)
+    start = 0.3 - width * rng.uniform(0.75, 1.0)
+    return [
+        _poly((start, bar), (0.3 + width, bar)) + arc(0.3, 0.7, width, height, 0, -rng.uniform(270, 320), 24)
+    ]
+
+
+def _capital_e(rng, lower_arm=True):
+    """An E (or, without its lower arm, an F): arms of their own lengths, the middle one at 0.35 to
+    0.6 of the height."""
+    top, middle, bottom = rng.uniform(0.35, 0.7), rng.uniform(0.25, 0.6), rng.uniform(0.35, 0.7)
+    height = rng.uniform(0.35, 0.6)
+    spine = [(top, 0.0), (0.0, 0.0), (0.0, 1.0)] + ([(bottom, 1.0)] if lower_arm else [])
+    return [_poly(*spine), _poly((0.0, height), (middle, height))]
+
+
+def _capital_t(rng):
+    """A T: a bar 0.4 to 0.9 of the height wide, the stem from near its middle, leaning a little."""
+    half, at = rng.uniform(0.2, 0.45), rng.uniform(-0.06, 0.06)
+    tilt, lean = rng.uniform(-0.05, 0.05), rng.uniform(-0.06, 0.06)
+    return [_poly((0.5 - half, tilt), (0.5 + half, -tilt)), _poly((0.5 + at, 0.0), (0.5 + at + lean, 1.0))]
+
+
+def _capital_y(rng):
+    """A Y: arms meeting at 0.3 to 0.6 of the height, spread as wide as they like."""
+    meet, spread, lean = rng.uniform(0.3, 0.6), rng.uniform(0.18, 0.4), rng.uniform(-0.05, 0.05)
+    return [
+        _poly((0.5 - spread, 0.0), (0.5, meet), (0.5 + spread, 0.0)),
+        _poly((0.5, meet), (0.5 + lean, 1.0)),
+    ]
+
+
+def _small_r(rng):
+    """An r: a stem, and from it a shoulder that bends over and stops 30 to 90 degrees past its
+    top."""
+    radius, rise = rng.uniform(0.18, 0.3), rng.uniform(0.15, 0.25)
+    return [
+        _poly((0.0, 1.0), (0.0, 0.4)) + arc(radius, 0.4 + rise, radius, rise, 180, rng.uniform(280, 330), 8)
+    ]
+
+
+def _small_t(rng):
+    """A t: a stem that may end in a hook to the right, crossed at 0.2 to 0.4 of its height by a bar
+    as long as it likes."""
+    cross, left, right = rng.uniform(0.2, 0.4), rng.uniform(0.08, 0.25), rng.uniform(0.12, 0.3)
+    stem = _poly((0.2, 0.0), (0.2, 0.85)) + arc(0.35, 0.85, 0.15, 0.15, 180, 90, 6)
+    if rng.random() < 0.4:
+        stem = _poly((0.2, 0.0), (0.2, 1.0))
+    return [stem, _poly((0.2 - left, cross), (0.2 + right, cross))]
+
+
+def _small_x(rng):
+    """An x: two strokes crossing anywhere from a third to two thirds of their height, as wide as
+    0.4 to 0.8 of it."""
+    width, meet = rng.uniform(0.4, 0.8), rng.uniform(0.35, 0.65)
+    shift = (meet - 0.5) * width
+    return [_poly((0.0, 0.0), (width, 1.0)), _poly((width + shift, 0.0), (-shift, 1.0))]
 
 
 LETTERS = {
@@ -80,9 +153,9 @@ LETTERS = {
         _poly((0.0, 0.0), (0.0, 1.0)),
         arc(0.12, 0.25, 0.3, 0.25, -90, 90)[:-1] + arc(0.12, 0.75, 0.38, 0.25, -90, 90),
     ],
-    "C": [arc(0.42, 0.5, 0.42, 0.5, -50, -310, 28)],
-    "E": [_poly((0.55, 0.0), (0.0, 0.0), (0.0, 1.0), (0.55, 1.0)), _poly((0.0, 0.5), (0.42, 0.5))],
-    "F": [_poly((0.55, 0.0), (0.0, 0.0), (0.0, 1.0)), _poly((0.0, 0.5), (0.42, 0.5))],
+    "C": _c_shape,
+    "E": _capital_e,
+    "F": lambda rng: _capital_e(rng, lower_arm=False),
     "H": [_poly((0.0, 0.0), (0.0, 1.0)), _poly((0.6, 0.0), (0.6, 1.0)), _poly((0.0, 0.5), (0.6, 0.5))],
     "K": [_poly((0.0, 0.0), (0.0, 1.0)), _poly((0.55, 0.0), (0.0, 0.55), (0.55, 1.0))],
     "L": _l_shape,  # drawn more often than the others (WEIGHTS)
@@ -94,13 +167,13 @@ LETTERS = {
         arc(0.05, 0.27, 0.45, 0.27, -90, 90, 20),
         _poly((0.15, 0.54), (0.55, 1.0)),
     ],
-    "T": [_poly((0.0, 0.0), (0.7, 0.0)), _poly((0.35, 0.0), (0.35, 1.0))],
+    "T": _capital_t,
     "U": [_poly((0.0, 0.0), (0.0, 0.65)) + arc(0.3, 0.65, 0.3, 0.35, 180, 0, 16) + _poly((0.6, 0.0))],
     "V": [_poly((0.0, 0.0), (0.3, 1.0), (0.6, 0.0))],
     "W": [_poly((0.0, 0.0), (0.2, 1.0), (0.4, 0.35), (0.6, 1.0), (0.8, 0.0))],
     "X": [_poly((0.0, 0.0), (0.6, 1.0)), _poly((0.6, 0.0), (0.0, 1.0))],
-    "Y": [_poly((0.0, 0.0), (0.3, 0.5), (0.6, 0.0)), _poly((0.3, 0.5), (0.3, 1.0))],
-    "e": [_poly((0.05, 0.68), (0.55, 0.68)) + arc(0.3, 0.7, 0.27, 0.28, 0, -300, 24)],
+    "Y": _capital_y,
+    "e": _small_e,
     "f": [arc(0.45, 0.15, 0.2, 0.15, -10, -180, 10) + _poly((0.25, 1.0)), _poly((0.05, 0.45), (0.5, 0.45))],
     "h": [
         _poly((0.0, 0.0), (0.0, 1.0)),
@@ -115,17 +188,14 @@ LETTERS = {
         + _poly((0.72, 1.0))
     ],
     "n": [_poly((0.0, 1.0), (0.0, 0.4)) + arc(0.25, 0.55, 0.25, 0.2, 180, 360, 10) + _poly((0.5, 1.0))],
-    "r": [_poly((0.0, 1.0), (0.0, 0.4)) + arc(0.25, 0.6, 0.25, 0.2, 180, 300, 8)],
-    "t": [
-        _poly((0.2, 0.0), (0.2, 0.85)) + arc(0.35, 0.85, 0.15, 0.15, 180, 90, 6),
-        _poly((0.0, 0.3), (0.45, 0.3)),
-    ],
+    "r": _small_r,
+    "t": _small_t,
     "u": [
         _poly((0.0, 0.4), (0.0, 0.8)) + arc(0.25, 0.8, 0.25, 0.2, 180, 0, 10) + _poly((0.5, 0.4), (0.5, 1.0))
     ],
     "v": [_poly((0.0, 0.35), (0.25, 1.0), (0.5, 0.35))],
     "w": [_poly((0.0, 0.35), (0.15, 1.0), (0.33, 0.55), (0.5, 1.0), (0.66, 0.35))],
-    "x": [_poly((0.0, 0.35), (0.5, 1.0)), _poly((0.5, 0.35), (0.0, 1.0))],
+    "x": _small_x,
     "y": [_poly((0.0, 0.0), (0.3, 0.55)), _poly((0.6, 0.0), (0.15, 1.0))],
     "p": [_poly((0.0, 0.3), (0.0, 1.0)), arc(0.22, 0.5, 0.24, 0.2, 180, -180, 20)],
     "h2": [_poly((0.0, 0.0), (0.0, 1.0), (0.0, 0.55), (0.5, 0.55), (0.5, 1.0))],
@@ -382,7 +452,7 @@ GROUPS = {
 
 
 # How many times as often as other kinds a kind is drawn (1 unless given here).
-WEIGHTS = {"L": 8}
+WEIGHTS = {"L": 8, "C": 3}
 
 
 def kind_names():

@@ -150,7 +150,8 @@ def test_numbers_of_several_digits_are_written_on_one_line_with_the_gaps_asked_f
 
 
 def test_kinds_are_drawn_as_often_as_their_weights_say():
-    """The L (weight 8) is drawn eight times as often as a kind of weight 1, the others alike."""
+    """The L (weight 8) is drawn eight times as often as a kind of weight 1, the C three times, the
+    others alike."""
     rng = np.random.default_rng(0)
     names = nondigits.kind_names()
     draws = 40_000
@@ -159,11 +160,12 @@ def test_kinds_are_drawn_as_often_as_their_weights_say():
     for name in names:
         expected = draws * nondigits.WEIGHTS.get(name[1], 1) / total_weight
         assert abs(counts[name] - expected) < 5 * expected**0.5, (name, counts[name], expected)
-    assert nondigits.WEIGHTS["L"] > 1
+    assert nondigits.WEIGHTS["L"] > 1 and nondigits.WEIGHTS["C"] > 1
 
 
 def test_the_l_comes_in_every_width_of_base():
-    """Its base runs from 0.3 to 0.9 of its height (the short ones are those read as 1 or 6)."""
+    """Its base runs from 0.3 to 0.9 of its height, half of them under 0.45 (the short ones are those
+    read as 1 or 6)."""
     rng = np.random.default_rng(1)
     bases = []
     for _ in range(300):
@@ -172,6 +174,42 @@ def test_the_l_comes_in_every_width_of_base():
         assert top_y < corner_y and abs(end_y - corner_y) < 0.05 and abs(top_x - corner_x) < 0.1
         bases.append((end_x - corner_x) / (corner_y - top_y))
     assert 0.3 <= min(bases) < 0.33 and 0.87 < max(bases) <= 0.9
+    assert 0.4 < np.mean(np.array(bases) < 0.45) < 0.6  # the short ones drawn most
+
+
+def test_the_c_opens_on_the_right_never_so_little_that_it_reads_as_a_0():
+    """Its two ends lie right of its middle, apart by 0.45 to 0.95 of its height (an opening of 60
+    to 140 degrees), the whole range drawn; a C open less than that is a 0 with a gap."""
+    rng = np.random.default_rng(2)
+    openings = []
+    for _ in range(300):
+        (stroke,) = nondigits.nondigit_strokes("letter", "C", rng)
+        points = np.asarray(stroke)
+        (low_x, low_y), (high_x, high_y) = points.min(axis=0), points.max(axis=0)
+        ends = points[[0, -1]]
+        assert np.all(ends[:, 0] > (low_x + high_x) / 2)
+        openings.append(abs(ends[1, 1] - ends[0, 1]) / (high_y - low_y))
+    assert 0.45 <= min(openings) < 0.55 and 0.85 < max(openings) <= 0.95
+
+
+def test_letters_come_in_varied_proportions():
+    """A T's bar, a Y's fork, an E's middle arm: each drawn at many proportions, not one glyph's."""
+    rng = np.random.default_rng(3)
+
+    def spread(kind, measure, draws=200):
+        values = [
+            measure([np.asarray(s) for s in nondigits.nondigit_strokes("letter", kind, rng)])
+            for _ in range(draws)
+        ]
+        return min(values), max(values)
+
+    bar = spread("T", lambda strokes: np.ptp(strokes[0][:, 0]) / np.ptp(strokes[1][:, 1]))
+    fork = spread("Y", lambda strokes: strokes[0][1, 1])
+    arm = spread("E", lambda strokes: strokes[1][0, 1])
+    assert bar[0] < 0.45 and bar[1] > 0.85
+    assert fork[0] < 0.33 and fork[1] > 0.57
+    assert arm[0] < 0.38 and arm[1] > 0.57
+    assert all(len(nondigits.nondigit_strokes("letter", "F", rng)[0]) == 3 for _ in range(20))  # no lower arm
 
 
 def test_polylines_have_the_points_asked_for_and_keep_the_ends():
