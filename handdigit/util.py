@@ -1,8 +1,9 @@
-"""Small file helpers shared by training, evaluation and the model card."""
+"""Small helpers shared by training, evaluation and the model card: files, and which code ran."""
 
 import contextlib
 import io
 import signal
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -75,3 +76,32 @@ def write_atomic(path, writer, mode="w"):
 
 def write_text_atomic(path, text):
     return write_atomic(path, lambda file: file.write(text))
+
+
+def code_version(package_dir=None):
+    """{"commit": the git commit of the checkout this package runs from, "uncommitted_changes":
+    whether tracked files differ from it}, or None when it does not run from a git checkout of its
+    own (an installed copy, no git): a run's history says which code trained it, so that its
+    command can be repeated on that code."""
+    package_dir = Path(package_dir or Path(__file__).resolve().parent)
+
+    def git(*arguments):
+        return subprocess.run(
+            ["git", "-C", str(package_dir), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+
+    try:
+        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        if (
+            top != package_dir.parent.resolve()
+        ):  # a copy inside some other repository (a venv's site-packages)
+            return None
+        commit = git("rev-parse", "HEAD")
+        changed = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "uncommitted_changes": changed}

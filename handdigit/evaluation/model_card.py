@@ -71,6 +71,7 @@ def build_card(
         "weights_file": SHIPPED_WEIGHTS,
         "weights_sha256": _sha256(weights_path),
         "command": run["command"],
+        "code": run.get("code", []),
         "config": run["config"],
         "data": {"dataset": "MNIST", "sha256_of_decompressed_idx": run["data_sha256"]},
         # MNIST's own training images (the subset, less the validation images), drawings apart.
@@ -186,6 +187,21 @@ def _calibration_markdown(card):
     return "\n".join(lines) + "\n"
 
 
+def _code_markdown(code):
+    """' on commit `abc1234`' (and each later one a resumed run was trained on), or '' when the
+    run's history does not say which code trained it."""
+    known = [version for version in code or [] if version]
+    if not known:
+        return ""
+    commits = [
+        f"`{version['commit'][:12]}`"
+        + (" with uncommitted changes" if version["uncommitted_changes"] else "")
+        for version in known
+    ]
+    unknown = ", and code from no git checkout" if len(known) < len(code) else ""
+    return f" on commit {', then '.join(commits)}{unknown}"
+
+
 def _rule_choice(rule):
     if rule["score"] != "odds-and-distance":
         return "the score that rejects most non-digits at that rule wins"
@@ -226,7 +242,7 @@ The network HandDigit ships, so that nothing must be trained to use the app.
   Greek and Cyrillic letters, shapes, symbols, scribbles, numbers of two or three digits;
   {"a class of their own, the head's" if card.get("not_a_digit_head") else 'trained towards "none of them"'}), all augmented, the last
   {card["val_images"]:,} MNIST training images for validation; the 10,000 test images were used for this card only.
-- **Trained by**: `{card["command"]}`
+- **Trained by**: `{card["command"]}`{_code_markdown(card.get("code"))}
   ({card["epochs"]} epochs, {card["wall_time_seconds"] / 60:.1f} min wall time on {card["machine"]["cpu"]},
   {card["machine"]["cores"]} cores). Shipped: the weights after epoch {card["shipped_epoch"]}
   ({"the end of the learning-rate schedule" if card["picked"] == "final" else "the best validation accuracy"}; the best

@@ -8,8 +8,8 @@ What a run writes into its directory (every file atomically, after every epoch):
   `Trainer.resume` continues exactly where the last finished epoch stopped;
 - `weights.npz`: the latest weights; `best.npz`: the weights with the best validation accuracy
   (the latest when there is no validation set);
-- `history.json`: the config, the command that repeats the run, data checksums, versions, and a
-  record per epoch; `curves.png`: the training curves.
+- `history.json`: the config, the command that repeats the run, the code's git commit, data
+  checksums, versions, and a record per epoch; `curves.png`: the training curves.
 
 Interrupting (Ctrl-C) raises `TrainingInterrupted` after the last finished epoch's files are safe.
 """
@@ -26,7 +26,7 @@ import numpy as np
 
 from handdigit.architecture import DIGITS, build_model
 from handdigit.data.drawings import NOT_A_DIGIT
-from handdigit.util import check_output_directory, interrupts_deferred
+from handdigit.util import check_output_directory, code_version, interrupts_deferred
 from tinycnn.weights_file import TEMPORARY_PREFIX, remove_stale_temporaries
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adadelta")
@@ -495,6 +495,7 @@ class Trainer:
         self.best_val_accuracy = -1.0
         self.split = None
         self.optimizer = None
+        self.code = [code_version()]  # each version of the code that trained the run, in order
 
     # --- data -----------------------------------------------------------------------------
     def _prepare(self, fresh=True):
@@ -542,6 +543,9 @@ class Trainer:
         trainer.completed_epochs = state["completed_epochs"]
         trainer.elapsed_seconds = state["elapsed_seconds"]
         trainer.best_val_accuracy = state["best_val_accuracy"]
+        trainer.code = _earlier_code(Path(out_dir) / "history.json") + trainer.code
+        if len(trainer.code) > 1 and trainer.code[-1] == trainer.code[-2]:
+            trainer.code.pop()  # resumed on the code it started with
         return trainer
 
     # --- the loop -------------------------------------------------------------------------
@@ -704,6 +708,7 @@ class Trainer:
             "completed_epochs": self.completed_epochs,
             "elapsed_seconds": self.elapsed_seconds,
             "best_val_accuracy": self.best_val_accuracy if len(self.split.val_labels) else None,
+            "code": self.code,
             "versions": {
                 "python": platform.python_version(),
                 "numpy": np.__version__,
@@ -718,3 +723,12 @@ class Trainer:
 
         write_text_atomic(self.out_dir / "history.json", json.dumps(self.summary(), indent=2) + "\n")
         plot_training_curves(self.history, self.out_dir / "curves.png")
+
+
+def _earlier_code(history_file):
+    """The code versions a resumed run's history.json lists ([] if it lists none or is unreadable)."""
+    try:
+        code = json.loads(Path(history_file).read_text()).get("code", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return code if isinstance(code, list) else []

@@ -21,6 +21,7 @@ from handdigit.training import (
     learning_rate_schedule,
     split_data,
 )
+from handdigit.util import code_version
 from tinycnn import Sequential
 
 from .helpers import REPOSITORY, run_handdigit
@@ -55,6 +56,7 @@ def test_a_short_run_learns_and_writes_its_files(tmp_path, mnist):
     assert "--subset 1500" in summary["command"] and "--seed 3" in summary["command"]
     assert summary["train_images"] == 1200 and summary["val_images"] == 300
     assert summary["data_sha256"]["t10k-labels-idx1-ubyte"].startswith("ff7bcfd4")
+    assert summary["code"] == [code_version()]  # the commit of this checkout (None when installed)
     best = Sequential.load(tmp_path / "best.npz")  # the seed network plus its "not a digit" output
     digits, head = split_head(best)
     assert digits.parameter_count == 2_380_938 and head[KERNEL].shape == (256, 1)
@@ -157,6 +159,18 @@ def test_resume_in_process_matches_an_uninterrupted_run(tmp_path, mnist):
         assert np.array_equal(straight[key], split[key]), key
     history = json.loads((tmp_path / "split" / "history.json").read_text())
     assert [record["epoch"] for record in history["epochs"]] == [1, 2]
+    assert history["code"] == [code_version()]  # resumed on the code it started with: listed once
+
+
+def test_a_run_resumed_on_other_code_lists_both_versions(tmp_path, mnist):
+    config = TrainConfig(epochs=2, subset=600, val_split=0.2, seed=1)
+    with pytest.raises(TrainingInterrupted):
+        Trainer(config, tmp_path, data=mnist, callbacks=[InterruptAfter(1)]).run()
+    history_file = tmp_path / "history.json"
+    earlier = {"commit": "0" * 40, "uncommitted_changes": True}
+    history_file.write_text(json.dumps({**json.loads(history_file.read_text()), "code": [earlier]}))
+    Trainer.resume(tmp_path, data=mnist).run()
+    assert json.loads(history_file.read_text())["code"] == [earlier, code_version()]
 
 
 class PoisonsEpoch(Callback):
