@@ -96,9 +96,8 @@ def code_version(package_dir=None):
 
     try:
         top = Path(git("rev-parse", "--show-toplevel")).resolve()
-        if (
-            top != package_dir.parent.resolve()
-        ):  # a copy inside some other repository (a venv's site-packages)
+        # A copy inside some other repository (a venv's site-packages) is not that repository's code.
+        if top != package_dir.parent.resolve():
             return None
         commit = git("rev-parse", "HEAD")
         changed = bool(git("status", "--porcelain", "--untracked-files=no"))
