@@ -361,9 +361,84 @@ def _boxed_grid(rng):
     return strokes
 
 
+def _doodle_body(rng):
+    """A doodle's body: a closed outline (an ellipse, a box or a triangle) round (0.5, 0.5)."""
+    kind = rng.integers(3)
+    rx, ry = rng.uniform(0.18, 0.4), rng.uniform(0.14, 0.34)
+    if kind == 0:
+        return arc(0.5, 0.5, rx, ry, 0, 360, 32)
+    if kind == 1:
+        return _poly(
+            (0.5 - rx, 0.5 - ry),
+            (0.5 + rx, 0.5 - ry),
+            (0.5 + rx, 0.5 + ry),
+            (0.5 - rx, 0.5 + ry),
+            (0.5 - rx, 0.5 - ry),
+        )
+    top = 0.5 + rng.uniform(-rx, rx)
+    return _poly((top, 0.5 - ry), (0.5 + rx, 0.5 + ry), (0.5 - rx, 0.5 + ry), (top, 0.5 - ry))
+
+
+def _doodle_part(outline, kind, rng):
+    """One part added to a doodle's body `outline` (K, 2), at a random place on it, pointing away
+    from the body's centre: a stick (plain, forked, or ending in a bar or a ball), a small triangle
+    (a tail, an ear, a roof), a small circle at a side (a head, a wheel; above or below the body it
+    would make an 8), two legs, or an eye (a dot inside)."""
+    centre = outline[:-1].mean(axis=0)
+    outward = outline[:-1] - centre
+    outward /= np.maximum(np.hypot(outward[:, 0], outward[:, 1]), 1e-6)[:, None]
+    places = np.flatnonzero(np.abs(outward[:, 0]) >= 0.6) if kind == "circle" else np.arange(len(outward))
+    index = places[rng.integers(len(places))] if len(places) else rng.integers(len(outward))
+    point, out = outline[index], outward[index]
+    side = np.array([-out[1], out[0]])
+    if kind == "stick":
+        end = point + out * rng.uniform(0.15, 0.4)
+        strokes = [_poly(point, end)]
+        finish = rng.integers(4)
+        if finish == 1:  # forked: a hand, a branch
+            strokes += [_poly(end, end + 0.1 * (out + side)), _poly(end, end + 0.1 * (out - side))]
+        elif finish == 2:  # a bar across: a foot, a handle
+            strokes += [_poly(end - 0.08 * side, end + 0.08 * side)]
+        elif finish == 3:  # a ball: a flower, a lollipop
+            radius = rng.uniform(0.04, 0.09)
+            ball = end + out * radius
+            strokes += [arc(ball[0], ball[1], radius, radius, 0, 360, 14)]
+        return strokes
+    if kind == "triangle":
+        half, length = rng.uniform(0.05, 0.13), rng.uniform(0.12, 0.3)
+        return [_poly(point - half * side, point + out * length, point + half * side)]
+    if kind == "circle":
+        radius = rng.uniform(0.05, 0.13)
+        middle = point + out * radius * rng.uniform(0.0, 1.2)
+        return [arc(middle[0], middle[1], radius, radius, 0, 360, 16)]
+    if kind == "legs":
+        length, apart = rng.uniform(0.12, 0.3), rng.uniform(0.06, 0.14)
+        return [_poly(point + apart * side, point + apart * side + out * length),
+                _poly(point - apart * side, point - apart * side + out * length)]  # fmt: skip
+    eye = centre + (point - centre) * rng.uniform(0.2, 0.5)  # (a line inside would make a slashed 0)
+    return [_poly(eye, eye + rng.normal(0, 0.01, 2))]
+
+
+DOODLE_PARTS = ("stick", "triangle", "circle", "legs", "eye")
+
+
+def _doodle(rng):
+    """A small picture made of a body and three to five parts (a fish, a car, a flower, a critter):
+    what people draw on a pad that no generator of single shapes makes. Never a body with round
+    parts only (a circle on a circle is an 8)."""
+    outline = np.asarray(_doodle_body(rng), np.float64)
+    kinds = list(rng.choice(DOODLE_PARTS, int(rng.integers(3, 6))))
+    if all(kind == "circle" for kind in kinds):
+        kinds[0] = "stick"
+    strokes = [_poly(*outline)]
+    for kind in kinds:
+        strokes += [_poly(*stroke) for stroke in _doodle_part(outline, kind, rng)]
+    return strokes
+
+
 SCRIBBLES = {
     "scribble": _scribble, "hatching": _hatching, "dots": _dots, "blob": _blob, "loops": _loops,
-    "letter-pair": _letter_pair, "polygon": _polygon, "boxed-grid": _boxed_grid,
+    "letter-pair": _letter_pair, "polygon": _polygon, "boxed-grid": _boxed_grid, "doodle": _doodle,
 }  # fmt: skip
 
 # Letters of other alphabets, from the Hershey vector fonts: the shapes of real type, in kinds no
@@ -452,7 +527,7 @@ GROUPS = {
 
 
 # How many times as often as other kinds a kind is drawn (1 unless given here).
-WEIGHTS = {"L": 8, "C": 3}
+WEIGHTS = {"L": 8, "C": 3, "doodle": 8}
 
 
 def kind_names():
