@@ -385,7 +385,10 @@ def _doodle_part(outline, kind, rng):
     (a tail, an ear, a roof), a small circle at a side (a head, a wheel; above or below the body it
     would make an 8), two legs, or an eye (a dot inside)."""
     centre = outline[:-1].mean(axis=0)
-    outward = outline[:-1] - centre
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(outline, axis=0).T))])
+    spots = np.linspace(0, along[-1], 64, endpoint=False)  # the places a part may go, evenly round
+    outline = np.stack([np.interp(spots, along, outline[:, 0]), np.interp(spots, along, outline[:, 1])], 1)
+    outward = outline - centre
     outward /= np.maximum(np.hypot(outward[:, 0], outward[:, 1]), 1e-6)[:, None]
     places = np.flatnonzero(np.abs(outward[:, 0]) >= 0.6) if kind == "circle" else np.arange(len(outward))
     index = places[rng.integers(len(places))] if len(places) else rng.integers(len(outward))
@@ -406,15 +409,14 @@ def _doodle_part(outline, kind, rng):
         return strokes
     if kind == "triangle":
         half, length = rng.uniform(0.05, 0.13), rng.uniform(0.12, 0.3)
-        return [_poly(point - half * side, point + out * length, point + half * side)]
+        return [_poly(point - half * side, point + out * length, point + half * side, point - half * side)]
     if kind == "circle":
         radius = rng.uniform(0.05, 0.13)
         middle = point + out * radius * rng.uniform(0.0, 1.2)
         return [arc(middle[0], middle[1], radius, radius, 0, 360, 16)]
-    if kind == "legs":
-        length, apart = rng.uniform(0.12, 0.3), rng.uniform(0.06, 0.14)
-        return [_poly(point + apart * side, point + apart * side + out * length),
-                _poly(point - apart * side, point - apart * side + out * length)]  # fmt: skip
+    if kind == "legs":  # from two places on the body a little apart, side by side
+        length, other = rng.uniform(0.12, 0.3), outline[(index + int(rng.integers(3, 7))) % len(outline)]
+        return [_poly(point, point + out * length), _poly(other, other + out * length)]
     eye = centre + (point - centre) * rng.uniform(0.2, 0.5)  # (a line inside would make a slashed 0)
     return [_poly(eye, eye + rng.normal(0, 0.01, 2))]
 
@@ -424,12 +426,16 @@ DOODLE_PARTS = ("stick", "triangle", "circle", "legs", "eye")
 
 def _doodle(rng):
     """A small picture made of a body and three to five parts (a fish, a car, a flower, a critter):
-    what people draw on a pad that no generator of single shapes makes. Never a body with round
-    parts only (a circle on a circle is an 8)."""
+    what people draw on a pad that no generator of single shapes makes. At least two parts stick out,
+    and not only round ones (a circle on a circle is an 8)."""
     outline = np.asarray(_doodle_body(rng), np.float64)
     kinds = list(rng.choice(DOODLE_PARTS, int(rng.integers(3, 6))))
-    if all(kind == "circle" for kind in kinds):
-        kinds[0] = "stick"
+    for index in range(len(kinds)):  # at least two parts stick out (a 0 with dots in it is a 0)
+        if sum(kind != "eye" for kind in kinds) >= 2:
+            break
+        kinds[index] = "stick" if kinds[index] == "eye" else kinds[index]
+    if all(kind in ("circle", "eye") for kind in kinds):
+        kinds[kinds.index("circle")] = "stick"
     strokes = [_poly(*outline)]
     for kind in kinds:
         strokes += [_poly(*stroke) for stroke in _doodle_part(outline, kind, rng)]
