@@ -361,90 +361,9 @@ def _boxed_grid(rng):
     return strokes
 
 
-def _doodle_body(rng):
-    """A doodle's body: a closed outline (an ellipse, a box or a triangle) round (0.5, 0.5)."""
-    kind = rng.integers(3)
-    rx, ry = rng.uniform(0.18, 0.4), rng.uniform(0.14, 0.34)
-    if kind == 0:
-        return arc(0.5, 0.5, rx, ry, 0, 360, 32)
-    if kind == 1:
-        return _poly(
-            (0.5 - rx, 0.5 - ry),
-            (0.5 + rx, 0.5 - ry),
-            (0.5 + rx, 0.5 + ry),
-            (0.5 - rx, 0.5 + ry),
-            (0.5 - rx, 0.5 - ry),
-        )
-    top = 0.5 + rng.uniform(-rx, rx)
-    return _poly((top, 0.5 - ry), (0.5 + rx, 0.5 + ry), (0.5 - rx, 0.5 + ry), (top, 0.5 - ry))
-
-
-def _doodle_part(outline, kind, rng):
-    """One part added to a doodle's body `outline` (K, 2), at a random place on it, pointing away
-    from the body's centre: a stick (plain, forked, or ending in a bar or a ball), a small triangle
-    (a tail, an ear, a roof), a small circle at a side (a head, a wheel; above or below the body it
-    would make an 8), two legs, or an eye (a dot inside)."""
-    centre = outline[:-1].mean(axis=0)
-    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(outline, axis=0).T))])
-    spots = np.linspace(0, along[-1], 64, endpoint=False)  # the places a part may go, evenly round
-    outline = np.stack([np.interp(spots, along, outline[:, 0]), np.interp(spots, along, outline[:, 1])], 1)
-    outward = outline - centre
-    outward /= np.maximum(np.hypot(outward[:, 0], outward[:, 1]), 1e-6)[:, None]
-    places = np.flatnonzero(np.abs(outward[:, 0]) >= 0.6) if kind == "circle" else np.arange(len(outward))
-    index = places[rng.integers(len(places))] if len(places) else rng.integers(len(outward))
-    point, out = outline[index], outward[index]
-    side = np.array([-out[1], out[0]])
-    if kind == "stick":
-        end = point + out * rng.uniform(0.15, 0.4)
-        strokes = [_poly(point, end)]
-        finish = rng.integers(4)
-        if finish == 1:  # forked: a hand, a branch
-            strokes += [_poly(end, end + 0.1 * (out + side)), _poly(end, end + 0.1 * (out - side))]
-        elif finish == 2:  # a bar across: a foot, a handle
-            strokes += [_poly(end - 0.08 * side, end + 0.08 * side)]
-        elif finish == 3:  # a ball: a flower, a lollipop
-            radius = rng.uniform(0.04, 0.09)
-            ball = end + out * radius
-            strokes += [arc(ball[0], ball[1], radius, radius, 0, 360, 14)]
-        return strokes
-    if kind == "triangle":
-        half, length = rng.uniform(0.05, 0.13), rng.uniform(0.12, 0.3)
-        return [_poly(point - half * side, point + out * length, point + half * side, point - half * side)]
-    if kind == "circle":
-        radius = rng.uniform(0.05, 0.13)
-        middle = point + out * radius * rng.uniform(0.0, 1.2)
-        return [arc(middle[0], middle[1], radius, radius, 0, 360, 16)]
-    if kind == "legs":  # from two places on the body a little apart, side by side
-        length, other = rng.uniform(0.12, 0.3), outline[(index + int(rng.integers(3, 7))) % len(outline)]
-        return [_poly(point, point + out * length), _poly(other, other + out * length)]
-    eye = centre + (point - centre) * rng.uniform(0.2, 0.5)  # (a line inside would make a slashed 0)
-    return [_poly(eye, eye + rng.normal(0, 0.01, 2))]
-
-
-DOODLE_PARTS = ("stick", "triangle", "circle", "legs", "eye")
-
-
-def _doodle(rng):
-    """A small picture made of a body and three to five parts (a fish, a car, a flower, a critter):
-    what people draw on a pad that no generator of single shapes makes. At least two parts stick out,
-    and not only round ones (a circle on a circle is an 8)."""
-    outline = np.asarray(_doodle_body(rng), np.float64)
-    kinds = list(rng.choice(DOODLE_PARTS, int(rng.integers(3, 6))))
-    for index in range(len(kinds)):  # at least two parts stick out (a 0 with dots in it is a 0)
-        if sum(kind != "eye" for kind in kinds) >= 2:
-            break
-        kinds[index] = "stick" if kinds[index] == "eye" else kinds[index]
-    if all(kind in ("circle", "eye") for kind in kinds):
-        kinds[kinds.index("circle")] = "stick"
-    strokes = [_poly(*outline)]
-    for kind in kinds:
-        strokes += [_poly(*stroke) for stroke in _doodle_part(outline, kind, rng)]
-    return strokes
-
-
 SCRIBBLES = {
     "scribble": _scribble, "hatching": _hatching, "dots": _dots, "blob": _blob, "loops": _loops,
-    "letter-pair": _letter_pair, "polygon": _polygon, "boxed-grid": _boxed_grid, "doodle": _doodle,
+    "letter-pair": _letter_pair, "polygon": _polygon, "boxed-grid": _boxed_grid,
 }  # fmt: skip
 
 # Letters of other alphabets, from the Hershey vector fonts: the shapes of real type, in kinds no
@@ -533,7 +452,7 @@ GROUPS = {
 
 
 # How many times as often as other kinds a kind is drawn (1 unless given here).
-WEIGHTS = {"L": 8, "C": 3, "doodle": 8}
+WEIGHTS = {"L": 8, "C": 3}
 
 
 def kind_names():

@@ -212,49 +212,6 @@ def test_letters_come_in_varied_proportions():
     assert all(len(nondigits.nondigit_strokes("letter", "F", rng)[0]) == 3 for _ in range(20))  # no lower arm
 
 
-def test_a_doodle_is_a_body_with_three_to_five_parts_and_no_circle_above_or_below_it():
-    """The body is the first stroke, closed; each part touches it, or a part that does (a stick's
-    fork), or lies inside it (an eye, a dot); at least two stick out; round parts sit at its sides
-    only (a circle on top of a circle is an 8), and never make up every part that sticks out."""
-    rng = np.random.default_rng(4)
-
-    def dense(stroke):  # its points and 20 more along each segment
-        steps = np.linspace(0, 1, 21)[:, None, None]
-        return (
-            (stroke[:-1] + steps * (stroke[1:] - stroke[:-1])).reshape(-1, 2) if len(stroke) > 1 else stroke
-        )
-
-    def gap(a, b):
-        a, b = dense(a), dense(b)
-        return np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1)).min()
-
-    part_counts = set()
-    for _ in range(300):
-        body, *strokes = [
-            np.asarray(s, np.float64) for s in nondigits.nondigit_strokes("scribble", "doodle", rng)
-        ]
-        assert np.allclose(body[0], body[-1])
-        centre, reach = body[:-1].mean(axis=0), np.hypot(*(body - body[:-1].mean(axis=0)).T).max()
-        attached = [body]
-        eyes = [s for s in strokes if len(s) == 2 and np.hypot(*(s[1] - s[0])) < 0.05]  # dots
-        assert all(np.hypot(*(eye[0] - centre)) < reach for eye in eyes)
-        loose = [s for s in strokes if not any(s is eye for eye in eyes)]
-        for _ in range(len(loose)):
-            loose = [
-                s
-                for s in loose
-                if not (min(gap(s, other) for other in attached) < 0.03 and not attached.append(s))
-            ]
-        assert not loose, "a part floats away from the body"
-        circles = [s for s in strokes if len(s) == 16]  # a side circle (16 points)
-        for circle in circles:
-            direction = circle[:-1].mean(axis=0) - centre
-            assert abs(direction[0]) / np.hypot(*direction) > 0.45, "a circle above or below the body"
-        assert len(circles) < len(strokes) - len(eyes) and len(strokes) - len(eyes) >= 2
-        part_counts.add(len(strokes))
-    assert min(part_counts) >= 3
-
-
 def test_polylines_have_the_points_asked_for_and_keep_the_ends():
     strokes = [[(0, 0), (10, 0), (10, 10)], [(20, 0), (20, 10)]]
     joined = synthetic.as_polyline(strokes, 8)
