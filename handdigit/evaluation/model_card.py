@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -125,7 +126,14 @@ def _proxy_summary(report):
     }
 
 
+def _markdown_escaped(text):
+    """`text` with Markdown's special characters backslash-escaped, shown as typed."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", text)
+
+
 def _calibration_markdown(card):
+    from handdigit.evaluation.proxies import weakest_text
+
     entry = card.get("calibration")
     if not entry:
         return ""
@@ -165,7 +173,7 @@ def _calibration_markdown(card):
             "what a perfectly calibrated model would measure with the same confidences on as many",
             "inputs (`handdigit.evaluation.metrics.calibration_error_floor`): a finite sample never shows 0.",
             "",
-            '| proxy | kind | accuracy | flagged "not a digit" | calibration error (floor) | weakest digits |',
+            '| proxy | kind | accuracy | flagged "not a digit" | calibration error (floor) | weakest digits / least rejected kinds |',
             "|---|---|---|---|---|---|",
         ]
         for name, figures in proxies["proxies"].items():
@@ -175,11 +183,7 @@ def _calibration_markdown(card):
                 if "expected_calibration_error" in figures
                 else ""
             )
-            weakest = ""
-            if "per_class" in figures:
-                present = [digit for digit in range(10) if figures["per_class"][digit] is not None]
-                order = sorted(present, key=lambda digit: figures["per_class"][digit])[:3]
-                weakest = ", ".join(f"{digit}: {figures['per_class'][digit]:.0%}" for digit in order)
+            weakest = _markdown_escaped(weakest_text(figures))  # kinds may be typed symbols: * | _ ...
             lines.append(
                 f"| {name} | {figures['kind']} | {accuracy} | {figures['flagged_not_a_digit']:.1%} | {ece} | {weakest} |"
             )

@@ -339,8 +339,12 @@ def in_reading_order(strokes):
     return sorted(started, key=lambda stroke: (round(stroke[:, 1].min() / 10), stroke[:, 0].min()))
 
 
-def shape(rng):
-    """A geometric shape or mark from a generator of its own, on the canvas, dark on white."""
+SHAPE_KINDS = ("polygon", "star", "arrow", "grid", "spiral", "cross")
+
+
+def shape(rng, with_kind=False):
+    """A geometric shape or mark from a generator of its own, on the canvas, dark on white (and its
+    kind, one of SHAPE_KINDS, `with_kind`)."""
     from handdigit.preprocess import rasterize
 
     kind = rng.integers(6)
@@ -375,7 +379,8 @@ def shape(rng):
         for angle in rng.uniform(0, math.pi) + np.arange(bars) * math.pi / bars:
             direction = np.array([math.cos(angle), math.sin(angle)]) * radius
             strokes.append([(centre - direction).tolist(), (centre + direction).tolist()])
-    return rasterize(strokes, CANVAS, rng.uniform(4, 26))
+    image = rasterize(strokes, CANVAS, rng.uniform(4, 26))
+    return (image, SHAPE_KINDS[kind]) if with_kind else image
 
 
 def _fitted(image, rng):
@@ -392,9 +397,13 @@ def _fitted(image, rng):
     return canvas
 
 
-def make_proxy(name, count, seed=0, mnist=None):
+def make_proxy(name, count, seed=0, mnist=None, with_kinds=False):
     """(images (N, CANVAS, CANVAS) uint8 dark ink on white, labels (N,) intp) of proxy `name`
-    (see the module docstring); `mnist`: the data set (loaded the usual way when None)."""
+    (see the module docstring); `mnist`: the data set (loaded the usual way when None). With
+    `with_kinds`, a third item: what each input is, [str] (the digit; for a non-digit the
+    character typed or written, the shape's kind, the Hershey symbol font, the number's length
+    and source, the pictogram), so that an evaluation can say which kinds pass for digits; the
+    images are the same either way."""
     known = FIRST_PROXIES + list(LATER_PROXIES)
     if name not in known:
         raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
@@ -406,8 +415,9 @@ def make_proxy(name, count, seed=0, mnist=None):
     if name in FROM_MNIST_TEST_DIGITS:
         picks = rng.choice(len(mnist.test_labels), count, replace=False)
         digits, labels = mnist.test_images[picks], mnist.test_labels[picks].astype(np.intp)
-    images = []
+    images, kinds = [], []
     for index in range(count):
+        kind = None  # a digit proxy's kind is its label
         if name == "mnist-test":
             from PIL import Image
 
@@ -454,11 +464,13 @@ def make_proxy(name, count, seed=0, mnist=None):
                 else characters[rng.integers(len(characters))]
             )
             image = typed(character, rng, fonts)
+            kind = character
             if name.endswith("-pen"):
                 image = redrawn_with_pen(image, rng.uniform(5, 28))
             images.append(image)
         elif name == "shapes":
-            images.append(shape(rng))
+            image, kind = shape(rng, with_kind=True)
+            images.append(image)
         elif name == "hershey-8":
             from handdigit.data.synthetic import as_polyline
             from handdigit.preprocess import rasterize
@@ -473,27 +485,30 @@ def make_proxy(name, count, seed=0, mnist=None):
 
             font = HERSHEY_LETTER_FONTS[rng.integers(len(HERSHEY_LETTER_FONTS))]
             ascii_only = [c for c in LETTERS_AND_SYMBOLS if c.isascii()]
-            strokes = hershey_strokes(ascii_only[rng.integers(len(ascii_only))], font, rng)
+            kind = ascii_only[rng.integers(len(ascii_only))]
+            strokes = hershey_strokes(kind, font, rng)
             images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(5, 26)))
         elif name == "hershey-symbols":
             from handdigit.preprocess import rasterize
 
             font = list(HERSHEY_SYMBOLS)[rng.integers(len(HERSHEY_SYMBOLS))]
-            keys = HERSHEY_SYMBOLS[font]
+            keys, kind = HERSHEY_SYMBOLS[font], font
             strokes = hershey_strokes(keys[rng.integers(len(keys))], font, rng)
             images.append(rasterize([stroke.tolist() for stroke in strokes], CANVAS, rng.uniform(4, 22)))
         elif name == "numbers":
             from handdigit.evaluation.numbers import compose_drawn, compose_from_mnist
 
             if index % 2 == 0:
-                number, _ = compose_from_mnist(mnist.test_images, mnist.test_labels, rng, lengths=(2, 3))
+                number, text = compose_from_mnist(mnist.test_images, mnist.test_labels, rng, lengths=(2, 3))
             else:
-                number, _ = compose_drawn(rng, lengths=(2, 3))
+                number, text = compose_drawn(rng, lengths=(2, 3))
+            kind = f"{len(text)} {'MNIST' if index % 2 == 0 else 'Hershey'} digits"
             images.append(_fitted(number, rng))
         elif name == "pictograms":
             from handdigit.evaluation.pictograms import pictogram
 
-            images.append(pictogram(rng, CANVAS)[0])
+            image, kind = pictogram(rng, CANVAS)
+            images.append(image)
         elif name == "styles":
             from handdigit.data.synthetic import STYLES, draw_strokes
             from handdigit.preprocess import rasterize
@@ -504,11 +519,19 @@ def make_proxy(name, count, seed=0, mnist=None):
             images.append(rasterize(strokes, CANVAS, rng.uniform(6, 30)))
         else:
             raise ValueError(f"unknown proxy {name!r}; known: {', '.join(DIGIT_PROXIES + NONDIGIT_PROXIES)}")
+        kinds.append(kind)
     if name in ("typed", "typed-pen", "hershey-8", "styles"):
         labels = np.arange(count) % 10
     elif name in NONDIGIT_PROXIES:
         labels = np.full(count, NOT_A_DIGIT)
-    return np.stack(images), np.asarray(labels, np.intp)
+    labels = np.asarray(labels, np.intp)
+    if with_kinds:
+        return (
+            np.stack(images),
+            labels,
+            [str(label) if kind is None else kind for kind, label in zip(kinds, labels, strict=True)],
+        )
+    return np.stack(images), labels
 
 
 def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None, progress=None):
@@ -531,7 +554,7 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
         "proxies": {},
     }
     for name in names or DIGIT_PROXIES + NONDIGIT_PROXIES:
-        images, labels = make_proxy(name, count, seed, mnist)
+        images, labels, kinds = make_proxy(name, count, seed, mnist, with_kinds=True)
         views = [recognizer.preprocess(image) for image in images]
         present = np.array([view is not None for view in views])
         logits = np.zeros((len(views), recognizer.model.output_shape[-1]))
@@ -571,6 +594,12 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
                 expected_calibration_error=reliability(confidence, correct)[0],
                 calibration_error_floor=calibration_error_floor(confidence),
             )
+        else:
+            kinds = np.asarray(kinds)
+            entry["rejected_by_kind"] = {
+                kind: {"inputs": int((kinds == kind).sum()), "rejected": float(flagged[kinds == kind].mean())}
+                for kind in sorted(set(kinds))
+            }
         report["proxies"][name] = entry
         if progress is not None:
             progress(name, entry)
@@ -604,10 +633,35 @@ class ProgressBar:
         self.bar.close()
 
 
+MIN_KIND_INPUTS = 20  # a kind with fewer inputs is not named among the least rejected (too noisy)
+
+
+def least_rejected(entry, count=3):
+    """[(kind, share rejected)] of a non-digit proxy's `count` kinds that pass for digits most (of
+    those with at least MIN_KIND_INPUTS inputs), from `evaluate_proxies`' entry."""
+    kinds = {
+        kind: figures["rejected"]
+        for kind, figures in entry.get("rejected_by_kind", {}).items()
+        if figures["inputs"] >= MIN_KIND_INPUTS
+    }
+    return sorted(kinds.items(), key=lambda item: (item[1], item[0]))[:count]
+
+
+def weakest_text(entry):
+    """'7: 89%, 8: 93%, 2: 95%' for a digit proxy (its least accurate digits), 'fish: 46%, ...' for a
+    non-digit proxy (its least rejected kinds); '' when the entry has neither."""
+    if "per_class" in entry:
+        present = [digit for digit in range(10) if entry["per_class"][digit] is not None]
+        order = sorted(present, key=lambda digit: entry["per_class"][digit])[:3]
+        return ", ".join(f"{digit}: {entry['per_class'][digit]:.0%}" for digit in order)
+    return ", ".join(f"{kind}: {share:.0%}" for kind, share in least_rejected(entry))
+
+
 def summary_lines(report):
     """The report as a text table (no scores)."""
     lines = [
-        f"{'proxy':20s} {'kind':11s} {'accuracy':>9s} {'flagged':>8s} {'ECE (floor)':>13s}  weakest classes"
+        f"{'proxy':20s} {'kind':11s} {'accuracy':>9s} {'flagged':>8s} {'ECE (floor)':>13s}  "
+        "weakest digits / least rejected kinds"
     ]
     for name, entry in report["proxies"].items():
         accuracy = f"{entry['accuracy']:.1%}" if "accuracy" in entry else ""
@@ -616,13 +670,16 @@ def summary_lines(report):
             if "expected_calibration_error" in entry
             else ""
         )
-        weakest = ""
-        if "per_class" in entry:
-            present = [digit for digit in range(10) if entry["per_class"][digit] is not None]
-            order = sorted(present, key=lambda digit: entry["per_class"][digit])[:3]
-            weakest = ", ".join(f"{digit}: {entry['per_class'][digit]:.0%}" for digit in order)
         lines.append(
-            f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%} {ece:>13s}  {weakest}"
+            f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%} {ece:>13s}  "
+            f"{weakest_text(entry)}"
+        )
+    if any(
+        "rejected_by_kind" in entry and len(least_rejected(entry)) < min(3, len(entry["rejected_by_kind"]))
+        for entry in report["proxies"].values()
+    ):
+        lines.append(
+            f"(kinds drawn fewer than {MIN_KIND_INPUTS} times are not named: draw more inputs per proxy)"
         )
     return lines
 

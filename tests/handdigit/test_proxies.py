@@ -67,6 +67,77 @@ def test_evaluate_proxies_reports_accuracy_flags_and_scores(mnist):
     )
     assert len(digits["scores"]["energy"]) == 10 - digits["blank"]
     assert any("mnist-test" in line for line in proxies.summary_lines(report))
+    assert "are not named" in proxies.summary_lines(report)[-1]  # 10 shapes: no kind drawn 20 times
+
+
+@pytest.mark.parametrize("name", proxies.DIGIT_PROXIES + proxies.NONDIGIT_PROXIES)
+def test_asking_for_the_kinds_draws_the_same_images_and_names_each(name, mnist):
+    images, labels = proxies.make_proxy(name, 16, seed=2, mnist=mnist)
+    same, same_labels, kinds = proxies.make_proxy(name, 16, seed=2, mnist=mnist, with_kinds=True)
+    np.testing.assert_array_equal(same, images)
+    np.testing.assert_array_equal(same_labels, labels)
+    assert len(kinds) == 16 and all(isinstance(kind, str) and kind for kind in kinds)
+    if name in proxies.DIGIT_PROXIES:
+        assert kinds == [str(label) for label in labels]
+    elif name == "shapes":
+        assert set(kinds) <= set(proxies.SHAPE_KINDS)
+    elif name == "pictograms":
+        assert set(kinds) <= set(PICTOGRAMS)
+    elif name == "hershey-symbols":
+        assert set(kinds) <= set(proxies.HERSHEY_SYMBOLS)
+    elif name == "numbers":
+        assert set(kinds) <= {"2 MNIST digits", "3 MNIST digits", "2 Hershey digits", "3 Hershey digits"}
+    else:
+        assert set(kinds) <= set(proxies.LETTERS_AND_SYMBOLS)
+
+
+def test_the_kinds_a_pictogram_proxy_names_are_the_pictures_drawn():
+    """Each pictogram redrawn alone by the kind the proxy names, with the proxy's own random
+    stream, is the proxy's image."""
+    images, _, kinds = proxies.make_proxy("pictograms", 8, seed=4, with_kinds=True)
+    rng = np.random.default_rng(
+        [4, (proxies.FIRST_PROXIES + list(proxies.LATER_PROXIES)).index("pictograms")]
+    )
+    for image, kind in zip(images, kinds, strict=True):
+        redrawn, redrawn_kind = pictogram(rng, proxies.CANVAS)
+        assert redrawn_kind == kind
+        np.testing.assert_array_equal(redrawn, image)
+
+
+def test_the_rejection_of_each_kind_is_what_the_recognizer_answers_for_it():
+    """Per kind of pictogram, the share rejected matches predict() one image at a time, the kinds'
+    inputs add up, and their weighted shares make the proxy's figure."""
+    from handdigit.recognition.recognizer import Recognizer
+
+    recognizer = Recognizer.load()
+    report = proxies.evaluate_proxies(recognizer, count=60, seed=3, names=["pictograms"])
+    entry = report["proxies"]["pictograms"]
+    images, _, kinds = proxies.make_proxy("pictograms", 60, seed=3, with_kinds=True)
+    answers = [recognizer.predict(image).not_a_digit for image in images]
+    assert 0 < entry["flagged_not_a_digit"] < 1  # both answers occur
+    by_kind = entry["rejected_by_kind"]
+    assert sum(figures["inputs"] for figures in by_kind.values()) == 60
+    for kind, figures in by_kind.items():
+        mine = [answer for answer, other in zip(answers, kinds, strict=True) if other == kind]
+        assert figures["inputs"] == len(mine) and figures["rejected"] == pytest.approx(np.mean(mine))
+    weighted = sum(figures["inputs"] * figures["rejected"] for figures in by_kind.values()) / 60
+    assert weighted == pytest.approx(entry["flagged_not_a_digit"])
+
+
+def test_the_least_rejected_kinds_leave_out_kinds_with_few_inputs():
+    entry = {
+        "rejected_by_kind": {
+            "fish": {"inputs": 40, "rejected": 0.5},
+            "key": {"inputs": 40, "rejected": 0.9},
+            "umbrella": {"inputs": 40, "rejected": 0.2},
+            "rare": {"inputs": proxies.MIN_KIND_INPUTS - 1, "rejected": 0.0},
+            "sun": {"inputs": 40, "rejected": 1.0},
+        }
+    }
+    assert proxies.least_rejected(entry) == [("umbrella", 0.2), ("fish", 0.5), ("key", 0.9)]
+    assert proxies.weakest_text(entry) == "umbrella: 20%, fish: 50%, key: 90%"
+    digits = {"per_class": [1.0, 0.9, None, 0.95, 1.0, 1.0, 0.8, 1.0, 1.0, 1.0]}
+    assert proxies.weakest_text(digits) == "6: 80%, 1: 90%, 3: 95%"
 
 
 def test_a_proxy_added_later_leaves_the_earlier_ones_drawing_the_same_images():

@@ -57,6 +57,23 @@ def test_the_model_card_shows_what_the_weights_say_of_the_first_drawings():
     assert "### What people draw first" in (weights_directory() / "MODEL_CARD.md").read_text()
 
 
+def test_the_card_names_the_kinds_of_non_digits_that_pass_for_digits_most():
+    """Each non-digit proxy's row ends with its least rejected kinds, as its figures say, typed
+    symbols escaped so that none breaks the table."""
+    from handdigit.evaluation.model_card import _markdown_escaped
+    from handdigit.evaluation.proxies import NONDIGIT_PROXIES, least_rejected
+
+    card = json.loads((weights_directory() / MODEL_CARD).read_text())
+    text = (weights_directory() / "MODEL_CARD.md").read_text()
+    for name in NONDIGIT_PROXIES:
+        kinds = least_rejected(card["proxies"]["proxies"][name])
+        assert len(kinds) == 3, name
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        shown = ", ".join(f"{_markdown_escaped(kind)}: {share:.0%}" for kind, share in kinds)
+        assert row.endswith(f"| {shown} |"), (row, shown)
+    assert _markdown_escaped("|: 5%, *: 1%, pine-tree") == "\\|: 5%, \\*: 1%, pine\\-tree"
+
+
 def test_the_built_package_contains_the_weights_and_the_card(tmp_path):
     """`pip install .` gets the weights: the wheel built from the checkout carries them."""
     result = subprocess.run(
