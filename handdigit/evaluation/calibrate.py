@@ -21,15 +21,21 @@ honest, and the threshold below which an input is "not a digit".
   distance vary alike over the validation digits (the ratio of their standard deviations), its
   centre c is their mean log distance, both with the groups weighing the same. Every score's
   figures are kept in the calibration's details, so the model card can compare them.
+- Views (`fit_views`, given the network): the rule's score averaged over each input and four
+  copies moved by 1.5 pixels (handdigit.recognition.views), its threshold set as above on the
+  averaged scores of the same groups, and the gate's margin: the largest change the average made
+  to any validation input's score.
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from handdigit.recognition.calibration import DIGITS, NEEDS_HEAD, SCORES, Calibration
+from handdigit.recognition.calibration import DIGITS, NEEDS_HEAD, SCORES, Calibration, ViewAverage
 
 FALSE_ALARMS = 0.01  # the share of validation digits the threshold may flag
+VIEW_SHIFT = 1.5  # pixels; 1 moved half as much gain, 2 no more (docs/not-a-digit.md)
 
 
 def negative_log_likelihood(logits, labels, temperature, weights=None):
@@ -153,4 +159,65 @@ def calibrate(
         distance_centre=combined.distance_centre if combined else None,
         odds_threshold=alternatives["digit-odds"]["threshold"] if combined else None,
         details=details,
+    )
+
+
+def fit_views(
+    calibration, outputs, digit_views, not_digit_views, shift=VIEW_SHIFT, false_alarms=FALSE_ALARMS
+):
+    """`calibration` (an "odds-and-distance" rule) with views: its score averaged over each input and
+    four copies moved `shift` pixels. `digit_views` ({group name: (N, 28, 28) images in [0, 1]}) are
+    the validation digits' groups, `not_digit_views` (M, 28, 28) the validation non-digits;
+    `outputs(images)` runs the network: (logits, distances). The views' threshold is the highest
+    that flags at most `false_alarms` of every group's averaged scores; the margin is the largest
+    change the average made to any of these inputs' scores, so that the gate (average only within
+    the margin of the threshold) answers as the average on all of them."""
+    from handdigit.recognition.views import averaged_scores
+
+    if calibration.score != "odds-and-distance":
+        raise ValueError(f'fit_views: views are for the "odds-and-distance" rule, not {calibration.score!r}')
+    if (
+        not digit_views
+        or any(len(images) == 0 for images in digit_views.values())
+        or len(not_digit_views) == 0
+    ):
+        raise ValueError(
+            "fit_views: every group of validation digits, and the non-digits, need at least one input"
+        )
+    probe = replace(calibration, views=ViewAverage(shift, 0.0, 0.0))
+
+    def own_and_averaged(images):
+        logits, distances = outputs(images)
+        own = calibration.scores(logits, distances=distances)
+        return own, averaged_scores(probe, outputs, images, own)
+
+    digit_scores = {name: own_and_averaged(images) for name, images in digit_views.items()}
+    not_digit_own, not_digit_averaged = own_and_averaged(not_digit_views)
+    threshold = min(float(np.quantile(averaged, false_alarms)) for _, averaged in digit_scores.values())
+    margin = max(
+        float(np.abs(averaged - own).max())
+        for own, averaged in [*digit_scores.values(), (not_digit_own, not_digit_averaged)]
+    )
+    inputs = sum(len(images) for images in digit_views.values()) + len(not_digit_views)
+    fitted = {
+        "shift": shift,
+        "threshold_rule": f"the highest threshold that flags at most {false_alarms:.0%} of every group's averaged scores",
+        "margin_rule": f"the largest change the average made to the score of any of the {inputs:,} validation inputs",
+        "validation_false_alarms": {
+            name: float(np.mean(averaged < threshold)) for name, (_, averaged) in digit_scores.items()
+        },
+        "validation_rejected": float(np.mean(not_digit_averaged < threshold)),
+        "inputs_within_margin": float(
+            np.mean(
+                np.abs(
+                    np.concatenate([own for own, _ in digit_scores.values()] + [not_digit_own]) - threshold
+                )
+                <= margin
+            )
+        ),
+    }
+    return replace(
+        calibration,
+        views=ViewAverage(shift, threshold, margin),
+        details={**calibration.details, "views_fitted": fitted},
     )

@@ -102,7 +102,7 @@ def evaluate_model(model, images, labels, calibration=None, distance=None):
         "confusion_matrix": matrix.tolist(),
         "expected_calibration_error": ece,
         "temperature": calibration.temperature,
-        "flagged_not_a_digit": float(calibration.not_a_digit(logits, distances).mean()),
+        "flagged_not_a_digit": flagged_not_a_digit(model, x, logits, calibration, distance, distances),
         "calibration_bins": {
             "mean_confidence": bin_confidence.tolist(),
             "accuracy": bin_accuracy.tolist(),
@@ -111,6 +111,22 @@ def evaluate_model(model, images, labels, calibration=None, distance=None):
         "_predicted": predicted,
         "_confidence": confidence,
     }
+
+
+def flagged_not_a_digit(model, x, logits, calibration, distance=None, distances=None):
+    """The share of images `x` (N, 28, 28, 1) the not-a-digit rule flags, as Recognizer.predict
+    decides (averaged over moved views near the threshold when the calibration has them)."""
+    from handdigit.recognition.distance import network_outputs
+    from handdigit.recognition.views import rule_scores
+
+    if calibration.score is None:
+        return 0.0
+
+    def outputs(images):
+        return network_outputs(model, images[..., None], distance)
+
+    scores = rule_scores(calibration, outputs, x[..., 0], logits, distances)
+    return float(np.mean(scores < calibration.rule_threshold))
 
 
 def write_figures(report, images, labels, out_dir, gallery_size=40):

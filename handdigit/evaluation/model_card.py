@@ -131,6 +131,29 @@ def _markdown_escaped(text):
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", text)
 
 
+def _views_markdown(rule):
+    """The card's lines on the rule's score averaged over moved views (none without them)."""
+    views, fitted = rule.get("views"), rule.get("views_fitted", {})
+    if not views:
+        return []
+    flagged = fitted.get("validation_false_alarms", {})
+    worst = f"{max(flagged.values()):.1%}" if flagged else "?"
+    rejected = fitted.get("validation_rejected")
+    share = fitted.get("inputs_within_margin")
+    return [
+        f"| {rule['score']}, mean of 5 views (**the rule**) | {views['threshold']:.4g} | {worst} | "
+        + (f"{rejected:.1%} |" if rejected is not None else "? |"),
+        "",
+        f"Predictions average that score over the view and four copies moved by {views['shift']:g} pixels (down,",
+        f"up, right, left) and compare it with **{views['threshold']:.4g}** ({fitted.get('threshold_rule', 'fitted on validation data')}).",
+        f"Five passes cost about three times one, so only an input whose own score lies within **{views['margin']:.4g}**",
+        f"of that threshold gets them ({fitted.get('margin_rule', 'the margin')}"
+        + (f"; {share:.1%} of them lie that close" if share is not None else "")
+        + "): farther away, the average would not have crossed it. The number reader's pieces use the",
+        f"one view's threshold, {rule['threshold']:.4g} (`handdigit.recognition.views`).",
+    ]
+
+
 def _calibration_markdown(card):
     from handdigit.evaluation.proxies import weakest_text
 
@@ -162,6 +185,7 @@ def _calibration_markdown(card):
             lines.append(
                 f"| {score} | {figures['threshold']:.4g} | {worst:.1%} | {figures['validation_rejected']:.1%} |"
             )
+        lines += _views_markdown(rule)
     proxies = card.get("proxies")
     if proxies:
         lines += [
@@ -305,7 +329,7 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
     from handdigit.architecture import DIGITS
     from handdigit.data import load_mnist
     from handdigit.data.drawings import NOT_A_DIGIT, drawn_views
-    from handdigit.evaluation.calibrate import calibrate
+    from handdigit.evaluation.calibrate import calibrate, fit_views
     from handdigit.evaluation.metrics import load_model
     from handdigit.recognition.distance import FeatureDistance, feature_network, network_outputs
     from handdigit.training import TrainConfig
@@ -356,7 +380,10 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
         digit_distances=group_distances,
         not_digit_distances=drawn_distances[~digit],
     )
-    return calibration, distance
+    group_views = {"MNIST": writers[0].astype(np.float32) / np.float32(255)}
+    for rendition in sorted(set(renditions[digit])):
+        group_views[f"drawn {rendition}"] = views[digit & (renditions == rendition)]
+    return fit_views(calibration, outputs, group_views, views[~digit]), distance
 
 
 def write_model_card(run_dir, data_dir=None, weights_dir=REPOSITORY_WEIGHTS, pick="final", proxies=3000):

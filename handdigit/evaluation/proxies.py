@@ -538,7 +538,10 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
     """Every proxy (or `names`) through the Recognizer's whole path (preprocessing included), as a
     JSON-ready dict: per digit proxy its accuracy, per-class accuracy and the share flagged "not a
     digit" (false alarms); per non-digit proxy the share flagged (rejection); and, for the
-    threshold sweep figure, every input's score."""
+    threshold sweep figure, every input's score by each score of handdigit.recognition.calibration
+    on one view, and by the rule as its threshold reads them (`scores["rule"]`; with views, every
+    input averaged over them, and `gate_disagreements` counts the inputs for which the gate, which
+    averages only near the threshold as predict does, answered otherwise)."""
     from handdigit.recognition.recognizer import Recognizer
 
     recognizer = recognizer or Recognizer.load()
@@ -549,7 +552,8 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
         "calibration": {
             "temperature": calibration.temperature,
             "score": calibration.score,
-            "threshold": calibration.threshold,
+            "threshold": calibration.rule_threshold,
+            "views": None if calibration.views is None else calibration.views.to_dict(),
         },
         "proxies": {},
     }
@@ -564,21 +568,36 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
             if distances is not None:
                 distances[present] = seen
         digits = np.where(present, logits[:, :10].argmax(axis=1), -1)
-        flagged = present & calibration.not_a_digit(logits, distances)
+        scores = {
+            score: calibration.scores(
+                logits[present], score, None if distances is None else distances[present]
+            )
+            for score in SCORES
+            if (score not in NEEDS_HEAD or logits.shape[1] == 11)
+            and (score != "odds-and-distance" or (distances is not None and calibration.distance_weight))
+        }
+        flagged = np.zeros(len(labels), bool)
         entry = {
             "kind": "digits" if name in DIGIT_PROXIES else "not digits",
             "images": int(len(labels)),
             "blank": int((~present).sum()),
-            "flagged_not_a_digit": float(flagged.mean()),
-            "scores": {
-                score: calibration.scores(
-                    logits[present], score, None if distances is None else distances[present]
-                ).tolist()
-                for score in SCORES
-                if (score not in NEEDS_HEAD or logits.shape[1] == 11)
-                and (score != "odds-and-distance" or (distances is not None and calibration.distance_weight))
-            },
         }
+        if calibration.score is not None and not present.any():
+            scores[RULE] = np.zeros(0)
+        elif calibration.score is not None:
+            shown = np.stack([view for view in views if view is not None])
+            seen_distances = None if distances is None else distances[present]
+            rule = recognizer.rule_scores(shown, logits[present], seen_distances)  # as predict decides
+            flagged[present] = rule < calibration.rule_threshold
+            if calibration.views is not None:  # every input averaged: the sweep's scores, the gate checked
+                scores[RULE] = recognizer.rule_scores(shown, logits[present], seen_distances, gate=False)
+                entry["gate_disagreements"] = int(
+                    np.sum((scores[RULE] < calibration.rule_threshold) != flagged[present])
+                )
+            else:
+                scores[RULE] = rule
+        entry["flagged_not_a_digit"] = float(flagged.mean())
+        entry["scores"] = {score: values.tolist() for score, values in scores.items()}
         if name in DIGIT_PROXIES:
             from handdigit.evaluation.metrics import calibration_error_floor, reliability
 
@@ -633,6 +652,7 @@ class ProgressBar:
         self.bar.close()
 
 
+RULE = "rule"  # the scores' entry the not-a-digit rule compares with its threshold
 MIN_KIND_INPUTS = 20  # a kind with fewer inputs is not named among the least rejected (too noisy)
 
 
@@ -692,8 +712,14 @@ def plot_threshold_sweep(report, path, score=None):
     from handdigit.plots import BLUE, GREEN, ORANGE, VERMILION, pyplot, save_figure
 
     plt = pyplot()
-    score = score or report["calibration"]["score"] or "max-probability"
     entries = report["proxies"]
+    rule = report["calibration"]["score"]
+    score = score or (RULE if rule is not None else "max-probability")
+    if score == RULE:
+        views = report["calibration"].get("views")
+        named = f"{rule} score" + (" (mean of 5 views)" if views else "")
+    else:
+        named = f"{score} score"
     digit_scores = np.concatenate(
         [np.array(e["scores"][score]) for e in entries.values() if e["kind"] == "digits"]
     )
@@ -703,7 +729,7 @@ def plot_threshold_sweep(report, path, score=None):
     everything = np.concatenate([digit_scores, other_scores])
     low, high = np.quantile(everything, [0.001, 0.999])
     thresholds = np.linspace(low, high, 200)
-    chosen = report["calibration"]["threshold"] if score == report["calibration"]["score"] else None
+    chosen = report["calibration"]["threshold"] if score == RULE else None
     figure, (sweep, tradeoff) = plt.subplots(1, 2, figsize=(11, 4.2))
     sweep.plot(
         thresholds,
@@ -735,7 +761,7 @@ def plot_threshold_sweep(report, path, score=None):
     if chosen is not None:
         sweep.axvline(chosen, color="black", linestyle=":", label=f"chosen threshold {chosen:.3g}")
     sweep.set(
-        xlabel=f"threshold on the {score} score (below it: not a digit)",
+        xlabel=f"threshold on the {named}; below it: not a digit",
         ylabel="share flagged",
         ylim=(0, 1.02),
         title="Against the threshold",

@@ -16,6 +16,9 @@ model), a JSON text:
                      "distance_weight": w,     # "odds-and-distance" only: w > 0,
                      "distance_centre": c,     # c,
                      "odds_threshold": t0,     # and the digit odds' own threshold (the number reader's)
+                     "views": {"shift": s,     # optional, "odds-and-distance" only: the score averaged
+                               "threshold": t1,  # over the view and four copies moved s pixels, and
+                               "margin": m},   # compared with t1, where the view's own lies within m of t1
                      ...}}                     # anything else: how it was chosen (kept, unread)
 
 Scores say how much an input looks like one of the ten digits (higher: more): "max-probability" is
@@ -29,6 +32,12 @@ distance catches drawings unlike anything training drew. It equals the digit odd
 at the digits' typical distance e^c; w makes the two terms vary alike over validation digits. The
 temperature applies to the ten digits' probabilities only. A file without the entry loads as
 before: temperature 1, nothing is ever "not a digit".
+
+With "views" (handdigit.recognition.views), the Recognizer averages the rule's score over the view
+and four moved copies, for the inputs whose own score lies within the margin of the views'
+threshold, and compares it with that threshold (`rule_threshold`); `threshold` stays the rule for
+one view, which `not_a_digit` applies and the number reader's pieces use. Without "views", the
+rule reads one view, as files written before it.
 """
 
 import json
@@ -44,6 +53,40 @@ FORMAT, FORMAT_VERSION = "handdigit.recognizer", 1
 SCORES = ("max-probability", "energy", "digit-odds", "odds-and-distance")
 NEEDS_HEAD = ("digit-odds", "odds-and-distance")
 DIGITS = 10  # logits' first ten columns are the digits'; an eleventh, if any, says "not a digit"
+VIEW_FIELDS = ("shift", "threshold", "margin")
+
+
+def _finite(value, low=-1e4, high=1e4):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
+@dataclass(frozen=True)
+class ViewAverage:
+    """The rule's score averaged over the view and four copies moved by `shift` pixels (0 to 4),
+    compared with `threshold`; averaged only where the view's own score lies within `margin` (>= 0)
+    of it (handdigit.recognition.views)."""
+
+    shift: float
+    threshold: float
+    margin: float
+
+    def __post_init__(self):
+        if not _finite(self.shift, 0, 4) or self.shift == 0:
+            raise ValueError(
+                f"calibration: views' shift must be a number of pixels in (0, 4], got {self.shift!r}"
+            )
+        if not _finite(self.threshold):
+            raise ValueError(f"calibration: views' threshold must be a finite number, got {self.threshold!r}")
+        if not _finite(self.margin, 0):
+            raise ValueError(f"calibration: views' margin must be a number >= 0, got {self.margin!r}")
+
+    def to_dict(self):
+        return {name: float(getattr(self, name)) for name in VIEW_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -56,6 +99,7 @@ class Calibration:
     distance_weight: float | None = None  # "odds-and-distance" only
     distance_centre: float | None = None
     odds_threshold: float | None = None  # the digit odds' own (the number reader's)
+    views: ViewAverage | None = None  # the score averaged over moved views ("odds-and-distance" only)
     details: dict = field(default_factory=dict)  # how they were fitted, for the model card
 
     def __post_init__(self):
@@ -90,6 +134,18 @@ class Calibration:
                 raise ValueError(f"calibration: {name} must be a finite number, got {value!r}")
         if combined and not self.distance_weight > 0:
             raise ValueError(f"calibration: distance_weight must be positive, got {self.distance_weight!r}")
+        if self.views is not None and not isinstance(self.views, ViewAverage):
+            raise ValueError(f"calibration: views must be a ViewAverage, got {type(self.views).__name__}")
+        if self.views is not None and not combined:
+            # The number reader compares one view's score with `threshold` (its pieces are not moved);
+            # only with "odds-and-distance" does it read the digit odds instead of the score.
+            raise ValueError('calibration: views are for the "odds-and-distance" rule only')
+
+    @property
+    def rule_threshold(self):
+        """The threshold the Recognizer's scores are compared with: the views' with views, else the
+        one-view `threshold` (None without a rule)."""
+        return self.views.threshold if self.views is not None else self.threshold
 
     def probabilities(self, logits):
         """softmax(digits' logits / T), (N, 10) float64 (logits (N, 10), or (N, 11) with "not a
@@ -125,7 +181,9 @@ class Calibration:
         return self.temperature * (top + np.log(np.exp(scaled - top[:, None]).sum(axis=1)))
 
     def not_a_digit(self, logits, distances=None):
-        """(N,) bool: True where the input does not look like a digit (never, without a rule)."""
+        """(N,) bool: True where the input does not look like a digit by one view's score and
+        `threshold` (never, without a rule); the views' average needs the network
+        (handdigit.recognition.views, Recognizer.rule_scores)."""
         if self.score is None:
             return np.zeros(len(logits), bool)
         return self.scores(logits, distances=distances) < self.threshold
@@ -138,6 +196,8 @@ class Calibration:
                 entry["not_a_digit"]["distance_weight"] = float(self.distance_weight)
                 entry["not_a_digit"]["distance_centre"] = float(self.distance_centre)
                 entry["not_a_digit"]["odds_threshold"] = float(self.odds_threshold)
+            if self.views is not None:
+                entry["not_a_digit"]["views"] = self.views.to_dict()
         elif self.details:
             entry["details"] = self.details
         return json.dumps(entry)
@@ -165,11 +225,18 @@ class Calibration:
         score, threshold = rule.pop("score", None), rule.pop("threshold", None)
         weight, centre = rule.pop("distance_weight", None), rule.pop("distance_centre", None)
         odds_threshold = rule.pop("odds_threshold", None)
+        views = rule.pop("views", None)
+        if views is not None and (not isinstance(views, dict) or set(views) != set(VIEW_FIELDS)):
+            raise WeightsFileError(
+                f"{source}: the {ENTRY} entry's not_a_digit views must be an object with exactly "
+                f"{', '.join(VIEW_FIELDS)}"
+            )
         details = rule or entry.get("details", {})
         if not isinstance(details, dict):
             raise WeightsFileError(f"{source}: the {ENTRY} entry's details must be an object")
         try:
             return cls(
+                views=None if views is None else ViewAverage(**views),
                 temperature=entry.get("temperature", 1.0),
                 score=score,
                 threshold=threshold,

@@ -12,8 +12,9 @@
 
 Probabilities are calibrated (temperature scaling) and "not a digit" is decided by the rule the
 weights file stores beside the network (handdigit.recognition.calibration; it may read how far the
-network's features lie from the digits', handdigit.recognition.distance); weights without it never
-say "not a digit".
+network's features lie from the digits', handdigit.recognition.distance, and average its score over
+a few moved views near its threshold, handdigit.recognition.views); weights without it never say
+"not a digit".
 
 The widget, the CLI and the web app talk to this class only; it alone touches the network's layers
 (for `explain`, the look-inside panel). One lock serialises use of the network, so a widget may
@@ -40,7 +41,8 @@ class Prediction:
     0.0, zeros, not_a_digit False, score None. For something that is not a digit: not_a_digit True,
     and digit, confidence and probabilities say what the network would have answered. `score` is
     how much the image looks like a digit on the scale of the weights' not-a-digit rule (higher:
-    more; "not a digit" below its threshold; the largest probability when there is no rule).
+    more; "not a digit" below its threshold, `calibration.rule_threshold`; averaged over moved views
+    near it when the weights say so; the largest probability when there is no rule).
     `digit_odds` is the not-a-digit output's log-odds of "some digit" against "not a digit" alone
     (None for a network without that output): the number reader weighs its readings by it."""
 
@@ -151,10 +153,26 @@ class Recognizer:
         present = [index for index, view in enumerate(views) if view is not None]
         results = [self.no_digit()] * len(views)
         if present:
-            logits, distances = self.outputs(np.stack([views[index] for index in present]))
+            batch = np.stack([views[index] for index in present])
+            logits, distances = self.outputs(batch)
+            scores = self.rule_scores(batch, logits, distances)
             for row, index in enumerate(present):
-                results[index] = self._prediction(logits[row], views[index], _row(distances, row))
+                results[index] = self._prediction(
+                    logits[row], views[index], _row(distances, row), scores[row]
+                )
         return results
+
+    def rule_scores(self, x, logits=None, distances=None, gate=True):
+        """(N,) the scores the not-a-digit rule compares with `calibration.rule_threshold`, for
+        images in MNIST format (as predict_proba): averaged over moved views near the threshold when
+        the weights say so (handdigit.recognition.views; all of them with `gate=False`). Pass the
+        images' `logits` and `distances` if `outputs` already gave them."""
+        from handdigit.recognition.views import rule_scores
+
+        images = self._as_network_input(x)[..., 0]
+        if logits is None:
+            logits, distances = self.outputs(images)
+        return rule_scores(self.calibration, self.outputs, images, logits, distances, gate)
 
     def read_number(self, image, polarity="auto"):
         """The number written in an image of one or more digits: a NumberReading with `text`
@@ -190,7 +208,8 @@ class Recognizer:
         if not np.any(batch > 0):
             return self.no_digit()
         logits, distances = self.outputs(batch)
-        return self._prediction(logits[0], batch[0, :, :, 0], _row(distances, 0))
+        score = self.rule_scores(batch, logits, distances)[0]
+        return self._prediction(logits[0], batch[0, :, :, 0], _row(distances, 0), score)
 
     def predict_proba(self, x):
         """Calibrated class probabilities (N, 10) for images already in MNIST format: (N, 28, 28)
@@ -248,13 +267,19 @@ class Recognizer:
 
         return next(layer for layer in self.model.layers if isinstance(layer, Conv2D))
 
-    def _prediction(self, logits, view, distance=None):
+    def _prediction(self, logits, view, distance=None, score=None):
+        """The Prediction of one input's network outputs; `score` from rule_scores, compared with
+        the rule's threshold, or None: the rule for one view (the number reader's pieces)."""
         probabilities = self.calibration.probabilities(logits[None])[0]
         digit = int(np.argmax(probabilities))
         confidence = float(probabilities[digit])
         distances = None if distance is None else np.array([distance])
-        not_a_digit = bool(self.calibration.not_a_digit(logits[None], distances)[0])
-        score = float(self.calibration.scores(logits[None], distances=distances)[0])
+        if score is None:
+            not_a_digit = bool(self.calibration.not_a_digit(logits[None], distances)[0])
+            score = float(self.calibration.scores(logits[None], distances=distances)[0])
+        else:
+            score = float(score)
+            not_a_digit = self.calibration.score is not None and score < self.calibration.rule_threshold
         odds = float(self.calibration.scores(logits[None], "digit-odds")[0]) if len(logits) == 11 else None
         return Prediction(
             digit, confidence, probabilities, view, confidence < self.threshold, not_a_digit, score, odds

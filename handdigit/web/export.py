@@ -9,7 +9,8 @@ The folder gets the page's files as they are in handdigit/web/page/ and model.js
                                    "kernel": offset, "bias": offset}, {"type": "relu"}, ...],
                        "weight_count": N, "weights": "<base64 of N little-endian floats>",
                        "calibration": {"temperature": T, "score": ..., "threshold": ...,
-                                       "distance_weight": w, "distance_centre": c},
+                                       "distance_weight": w, "distance_centre": c,
+                                       "views": {"shift": s, "threshold": t1, "margin": m} or null},
                        "distance": {"means": offset, "centres": K, "whitening": offset} or null,
                        "unsure_below": 0.7, "source": "handdigit-cnn.npz"}
 
@@ -197,6 +198,7 @@ def model_script(model, calibration, precision="float16", source="weights", dist
             "threshold": calibration.threshold,
             "distance_weight": calibration.distance_weight,
             "distance_centre": calibration.distance_centre,
+            "views": None if calibration.views is None else calibration.views.to_dict(),
         },
         "distance": distance_entry,
         "unsure_below": DEFAULT_THRESHOLD,

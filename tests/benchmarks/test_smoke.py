@@ -76,3 +76,26 @@ def test_report_is_rebuilt_from_results(tmp_path):
     for heading in ("## Training", "## Where a training step goes", "## Inference", "## Cold start"):
         assert heading in report
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_rule_views_times_predict_with_and_without_the_views(tmp_path):
+    if not SHARED_MNIST.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the shared MNIST copy at {SHARED_MNIST}")
+        pytest.skip(f"no shared MNIST copy at {SHARED_MNIST}")
+    payload, report = run_script(
+        "rule_views.py", "--count", "4", "--rounds", "2", results=tmp_path, data=SHARED_MNIST
+    )
+    assert set(payload["proxies"]) == {
+        "mnist-test",
+        "typed-pen",
+        "tablet-8",
+        "thick-scan",
+        "hershey-letters",
+        "pictograms",
+    }
+    for result in payload["proxies"].values():
+        assert 0 <= result["through_views"] <= 1
+        ratio = result["ratio"]
+        assert ratio["min"] <= ratio["median"] <= ratio["max"] and ratio["min"] > 0
+    assert "| tablet-8 |" in report and "ratio views / one view" in report

@@ -266,6 +266,52 @@ def test_the_page_gives_the_python_recognizers_answers(browser, site):
     context.close()
 
 
+def test_the_page_averages_the_rule_over_moved_views_as_python_does(browser, site):
+    """The page's moved copies are Python's (to 1e-6); with every input averaged (a margin beyond
+    any change), its rule's score is Python's average over the five views, not the view's own."""
+    from dataclasses import replace
+
+    from handdigit import Recognizer
+    from handdigit.recognition.views import shifted_copies
+
+    _, url = site
+    recognizer = Recognizer.load()
+    views = recognizer.calibration.views
+    assert views is not None, "the shipped weights average the rule over moved views"
+    drawings = parity_drawings(30, seed=77)
+    inputs = np.stack(
+        [p.input28 for p in recognizer.predict_many([rasterize(s, 280, w) for s, w in drawings])]
+    )
+    every = Recognizer(
+        recognizer.model,
+        calibration=replace(recognizer.calibration, views=replace(views, margin=1e4)),
+        distance=recognizer.distance,
+    )
+    logits, distances = every.outputs(inputs)
+    expected = every.rule_scores(inputs, logits, distances, gate=False)
+    own = every.calibration.scores(logits, distances=distances)
+    context, page, errors = open_page(browser, url)
+    copies, scores = page.evaluate(
+        """([views, shift]) => {
+            const model = HandDigit_MODEL;
+            const calibration = {...model.calibration, views: {...model.calibration.views, margin: 1e4}};
+            const network = HandDigit.network.load({...model, calibration});
+            const copies = HandDigit.network.shiftedCopies(Float32Array.from(views[0]), shift).map((c) => Array.from(c));
+            return [copies, views.map((view) => network.predict(Float32Array.from(view)).score)];
+        }""",
+        [inputs.reshape(len(inputs), -1).tolist(), views.shift],
+    )
+    np.testing.assert_allclose(
+        np.array(copies).reshape(4, 28, 28), shifted_copies(inputs[:1], views.shift)[0], atol=1e-6
+    )
+    scores = np.array(scores)
+    # float16 weights move a score by a little; the views move it by much more
+    np.testing.assert_allclose(scores, expected, atol=0.1)
+    assert np.sum(np.abs(expected - own) > 2.0) >= 5
+    assert not errors
+    context.close()
+
+
 def test_the_page_takes_an_enlarged_scan_back_to_its_pixels_as_python_does(browser, site):
     """An 8x8 scan enlarged by repeating its pixels (to 280, to 28 with blocks of 3 or 4, pasted on
     a larger page) is found by the page as by handdigit.preprocess.block_grid, and gives the same

@@ -74,6 +74,36 @@ def test_the_card_names_the_kinds_of_non_digits_that_pass_for_digits_most():
     assert _markdown_escaped("|: 5%, *: 1%, pine-tree") == "\\|: 5%, \\*: 1%, pine\\-tree"
 
 
+def test_the_shipped_rule_averages_moved_views_and_its_gate_answers_as_the_full_average():
+    """The shipped rule reads the views (handdigit.recognition.views); on the card's proxies the gate
+    (views only near the threshold) answered as averaging every input for all but 1 in 1,000, and
+    it does so now on fresh drawings of the kinds nearest the threshold; the card says so."""
+    import numpy as np
+
+    from handdigit.evaluation.proxies import make_proxy
+    from handdigit.recognition.recognizer import Recognizer
+
+    recognizer = Recognizer.load()
+    calibration = recognizer.calibration
+    assert calibration.views is not None and calibration.views.shift == 1.5
+    assert calibration.rule_threshold == calibration.views.threshold != calibration.threshold
+    card = json.loads((weights_directory() / MODEL_CARD).read_text())
+    entries = card["proxies"]["proxies"].values()
+    assert sum(entry["gate_disagreements"] for entry in entries) <= 0.001 * sum(
+        entry["images"] for entry in entries
+    )
+    for name in ("tablet-8", "hershey-letters", "pictograms"):
+        images = make_proxy(name, 60, 99)[0]
+        views = np.stack([view for view in map(recognizer.preprocess, images) if view is not None])
+        logits, distances = recognizer.outputs(views)
+        gated = recognizer.rule_scores(views, logits, distances) < calibration.rule_threshold
+        full = recognizer.rule_scores(views, logits, distances, gate=False) < calibration.rule_threshold
+        assert (gated == full).all(), name
+    text = (weights_directory() / "MODEL_CARD.md").read_text()
+    assert f"compare it with **{calibration.views.threshold:.4g}**" in text
+    assert f"within **{calibration.views.margin:.4g}**" in text
+
+
 def test_the_built_package_contains_the_weights_and_the_card(tmp_path):
     """`pip install .` gets the weights: the wheel built from the checkout carries them."""
     result = subprocess.run(

@@ -3,14 +3,15 @@
  *
  *   const network = HandDigit.network.load(HandDigit_MODEL);   // what model.js holds
  *   const logits = network.logits(view);                        // view: Float32Array(784) in [0, 1]
- *   network.predict(view) -> {digit, confidence, probabilities, uncertain, notADigit}
+ *   network.predict(view) -> {digit, confidence, probabilities, uncertain, notADigit, score}
  *   network.outputs(view) -> {logits, distance}     // distance: see handdigit.recognition.distance
  *
  * model.js (written by `handdigit export-web`) lists the layers with their shapes and carries
  * every weight in one base64 string (float16 or float32, in layer order: kernel then bias);
  * tinycnn's layouts are kept: a convolution kernel is (kh, kw, C_in, C_out), a dense one
  * (inputs, units), and Flatten reads (row, column, channel) in that order, so nothing is
- * transposed. Probabilities and "not a digit" follow handdigit.recognition.calibration.
+ * transposed. Probabilities and "not a digit" follow handdigit.recognition.calibration (and its
+ * views, handdigit.recognition.views).
  */
 (function (HandDigit) {
   "use strict";
@@ -196,6 +197,39 @@
     return centres;
   }
 
+  /** Moves of one step, [rows, columns]: down, up, right, left (handdigit.recognition.views). */
+  const OFFSETS = [[1, 0], [-1, 0], [0, 1], [0, -1]];
+
+  /** The 28x28 view moved `rows` pixels down and `columns` right (negative: up, left), whole
+   *  pixels, blank paper coming in at the edges. */
+  function moved(view, rows, columns, size) {
+    const out = new Float32Array(view.length);
+    for (let i = 0; i < size; i++) {
+      const from = i - rows;
+      if (from < 0 || from >= size) continue;
+      for (let j = 0; j < size; j++) {
+        const column = j - columns;
+        if (column >= 0 && column < size) out[i * size + j] = view[from * size + column];
+      }
+    }
+    return out;
+  }
+
+  /** The view moved `shift` pixels in each direction of OFFSETS; a fractional move is the weighted
+   *  mean of the two nearest whole-pixel moves. */
+  function shiftedCopies(view, shift) {
+    const size = Math.round(Math.sqrt(view.length));
+    const whole = Math.floor(shift);
+    const fraction = shift - whole;
+    return OFFSETS.map(([rows, columns]) => {
+      const copy = moved(view, rows * whole, columns * whole, size);
+      if (!fraction) return copy;
+      const next = moved(view, rows * (whole + 1), columns * (whole + 1), size);
+      for (let i = 0; i < copy.length; i++) copy[i] = (1 - fraction) * copy[i] + fraction * next[i];
+      return copy;
+    });
+  }
+
   function load(model) {
     if (!model || model.format !== "handdigit.web-model" || model.format_version !== 1) {
       throw new Error("model.js is missing or not a HandDigit web model: export the page again");
@@ -236,20 +270,34 @@
         const p = probabilities(logits, calibration.temperature);
         let digit = 0;
         for (let d = 1; d < DIGITS; d++) if (p[d] > p[digit]) digit = d;
-        const notADigit = calibration.score
-          ? score(logits, calibration, p, distance) < calibration.threshold
-          : false;
+        let notADigit = false;
+        let ruleScore = null;
+        if (calibration.score) {
+          // With views: the score averaged over the view and its moved copies, near the threshold.
+          const views = calibration.views;
+          ruleScore = score(logits, calibration, p, distance);
+          if (views && Math.abs(ruleScore - views.threshold) <= views.margin) {
+            let total = ruleScore;
+            for (const copy of shiftedCopies(view, views.shift)) {
+              const seen = this.outputs(copy);
+              total += score(seen.logits, calibration, probabilities(seen.logits, calibration.temperature), seen.distance);
+            }
+            ruleScore = total / (1 + OFFSETS.length);
+          }
+          notADigit = ruleScore < (views ? views.threshold : calibration.threshold);
+        }
         return {
           digit,
           confidence: p[digit],
           probabilities: p,
           uncertain: p[digit] < model.unsure_below,
           notADigit,
+          score: ruleScore, // the rule's score, as Prediction.score (null without a rule)
           logits: Array.from(logits),
         };
       },
     };
   }
 
-  HandDigit.network = { load, decodeFloat16 };
+  HandDigit.network = { load, decodeFloat16, shiftedCopies };
 })((globalThis.HandDigit = globalThis.HandDigit || {}));
