@@ -402,6 +402,7 @@ def run_evaluate(args):
             name: {key: value for key, value in entry.items() if key != "scores"}
             for name, entry in proxies["proxies"].items()
         }
+        report["proxies_rule"] = proxies["calibration"]  # the rule they were flagged by
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -419,7 +420,7 @@ def run_evaluate(args):
         print(f"  {digit}     {report['precision'][digit]:7.2%}  {report['recall'][digit]:7.2%}")
     if args.proxies:
         print()
-        print("\n".join(summary_lines({"proxies": report["proxies"]})))
+        print("\n".join(summary_lines({"proxies": report["proxies"], "calibration": report["proxies_rule"]})))
     if args.out is not None:
         print(f"Figures and metrics.json in {args.out}")
     return 0

@@ -325,7 +325,9 @@ def calibrate_run(run_dir, weights_path, data_dir=None, mnist=None):
     rule on its validation writers: MNIST's validation images, and drawings (digits redrawn from the
     validation writers only, in every rendition, and drawings that are not digits) from a stream
     of their own, larger than training's validation drawings so that each rendition has enough
-    digits to set a threshold by. A network without a not-a-digit output gets no distance."""
+    digits to set a threshold by; with the distance, also the rule's views (the score averaged over
+    moved copies: handdigit.evaluation.calibrate.fit_views) on the same validation inputs. A network
+    without a not-a-digit output gets no distance, and no views."""
     from handdigit.architecture import DIGITS
     from handdigit.data import load_mnist
     from handdigit.data.drawings import NOT_A_DIGIT, drawn_views

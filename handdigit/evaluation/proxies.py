@@ -694,6 +694,16 @@ def summary_lines(report):
             f"{name:20s} {entry['kind']:11s} {accuracy:>9s} {entry['flagged_not_a_digit']:>8.1%} {ece:>13s}  "
             f"{weakest_text(entry)}"
         )
+    views = report.get("calibration", {}).get("views")
+    if views:
+        entries = report["proxies"].values()
+        inputs = sum(entry["images"] - entry["blank"] for entry in entries)
+        agreed = inputs - sum(entry.get("gate_disagreements", 0) for entry in entries)
+        lines.append(
+            f"(the rule averages its score over 5 views moved {views['shift']:g} px when the view's own lies "
+            f"within {views['margin']:.4g} of its threshold {views['threshold']:.4g}: that gate answered as "
+            f"averaging every input for {agreed:,} of {inputs:,} inputs)"
+        )
     if any(
         "rejected_by_kind" in entry and len(least_rejected(entry)) < min(3, len(entry["rejected_by_kind"]))
         for entry in report["proxies"].values()
@@ -716,7 +726,7 @@ def plot_threshold_sweep(report, path, score=None):
     rule = report["calibration"]["score"]
     score = score or (RULE if rule is not None else "max-probability")
     if score == RULE:
-        views = report["calibration"].get("views")
+        views = report.get("calibration", {}).get("views")
         named = f"{rule} score" + (" (mean of 5 views)" if views else "")
     else:
         named = f"{score} score"

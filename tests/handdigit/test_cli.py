@@ -198,3 +198,8 @@ def test_evaluate_with_proxies_shows_progress_and_each_proxy_s_calibration_error
     tablet = as_json["proxies"]["tablet-8"]
     assert 0 <= tablet["calibration_error_floor"] <= 1 and 0 <= tablet["expected_calibration_error"] <= 1
     assert "calibration_error_floor" not in as_json["proxies"]["shapes"]
+    # the shipped rule averages moved views near its threshold: the JSON names it, the table says
+    # how often the gate answered as averaging every input would
+    views = as_json["proxies_rule"]["views"]
+    assert as_json["proxies_rule"]["threshold"] == views["threshold"] and views["shift"] == 1.5
+    assert "that gate answered as averaging every input for" in shown.stdout

@@ -68,6 +68,11 @@ def test_evaluate_proxies_reports_accuracy_flags_and_scores(mnist):
     assert len(digits["scores"]["energy"]) == 10 - digits["blank"]
     assert any("mnist-test" in line for line in proxies.summary_lines(report))
     assert "are not named" in proxies.summary_lines(report)[-1]  # 10 shapes: no kind drawn 20 times
+    # the shipped rule averages over views: every input's full average for the sweep, the gate checked
+    assert len(shapes["scores"]["rule"]) == 10 - shapes["blank"] and shapes["gate_disagreements"] == 0
+    assert report["calibration"]["threshold"] == report["calibration"]["views"]["threshold"]
+    inputs = 20 - digits["blank"] - shapes["blank"]
+    assert f"for {inputs} of {inputs} inputs)" in proxies.summary_lines(report)[-2]
 
 
 @pytest.mark.parametrize("name", proxies.DIGIT_PROXIES + proxies.NONDIGIT_PROXIES)

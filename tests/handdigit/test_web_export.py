@@ -73,6 +73,7 @@ def test_model_js_holds_every_weight_of_the_network_with_its_not_a_digit_head(ex
         "threshold": calibration.threshold,
         "distance_weight": calibration.distance_weight,
         "distance_centre": calibration.distance_centre,
+        "views": {"shift": 1.5, "threshold": calibration.views.threshold, "margin": calibration.views.margin},
     }
     if distance is not None:  # the feature distance's arrays, after the layers' weights
         for name, value in (("means", distance.means), ("whitening", distance.whitening)):
@@ -132,6 +133,7 @@ def test_a_file_without_a_rule_gives_a_page_that_never_says_not_a_digit(tmp_path
         "threshold": None,
         "distance_weight": None,
         "distance_centre": None,
+        "views": None,
     }
     assert entry["distance"] is None
     assert entry["layers"][-1]["output_shape"] == [10] and weights.size == 2_380_938
