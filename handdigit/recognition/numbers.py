@@ -157,10 +157,10 @@ def read_number(recognizer, image, polarity="auto"):
         for span in spans
     }
     chosen = _best_reading(recognizer, spans, predictions, merging, cut, short_one, crossings)
-    if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):
-        return _reading(
-            [(recognizer.predict(image, polarity), runs[chosen[0]].box, 0.0)], recognizer.calibration
-        )
+    if len(chosen) == 1 and chosen[0] == (0, len(edges) - 1):  # one digit: predict's answer, its rule's too
+        whole = recognizer.predict(image, polarity)
+        kept = [] if whole.digit is None or whole.not_a_digit else [whole]
+        return NumberReading("".join(str(p.digit) for p in kept), kept, [runs[chosen[0]].box for _ in kept])
     return _reading(
         [
             (predictions[span], runs[span].box, -CUT_MARGIN if runs[span].cut else RELAXED)

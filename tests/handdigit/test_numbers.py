@@ -87,6 +87,33 @@ def test_one_digit_is_read_exactly_as_predict_reads_it(recognizer):
         assert recognizer.read_number(image).text == str(recognizer.predict(image).digit)
 
 
+def test_an_image_read_as_one_run_is_read_and_rejected_as_predict_does(recognizer, monkeypatch, mnist):
+    """Where the reader finds one digit in the whole image, it answers predict's digit, and nothing
+    when predict says "not a digit" (its rule over moved views included)."""
+    from handdigit.evaluation.proxies import make_proxy
+
+    answers = []
+    predict = recognizer.predict
+    monkeypatch.setattr(
+        recognizer, "predict", lambda *a, **k: answers.append(predict(*a, **k)) or answers[-1]
+    )
+    outcomes, odds_alone_differs = [], 0
+    for name in ("mnist-test", "tablet-8", "shapes", "typed-symbols"):
+        for image in make_proxy(name, 40, 4, mnist)[0]:
+            answers.clear()
+            reading = recognizer.read_number(image)
+            if not answers:  # read as several runs: not predict's answer
+                continue
+            (whole,) = answers
+            rejected = whole.digit is None or whole.not_a_digit
+            assert reading.text == ("" if rejected else str(whole.digit)), name
+            assert len(reading.boxes) == len(reading.digits) == (0 if rejected else 1)
+            outcomes.append(rejected)
+            odds_alone_differs += rejected != (whole.digit_odds < recognizer.calibration.odds_threshold)
+    assert outcomes.count(True) >= 5 and outcomes.count(False) >= 5
+    assert odds_alone_differs >= 2  # where the head's odds alone (the pieces' rule) would answer otherwise
+
+
 def test_blank_and_non_digit_images_read_no_number(recognizer):
     assert recognizer.read_number(np.full((100, 300), 255, np.uint8)) == recognizer.read_number(
         np.zeros((50, 50), np.float32) + 1.0
