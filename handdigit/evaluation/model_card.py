@@ -146,11 +146,11 @@ def _views_markdown(rule):
         "",
         f"Predictions average that score over the view and four copies moved by {views['shift']:g} pixels (down,",
         f"up, right, left) and compare it with **{views['threshold']:.4g}** ({fitted.get('threshold_rule', 'fitted on validation data')}).",
-        f"Five passes cost about three times one, so only an input whose own score lies within **{views['margin']:.4g}**",
+        f"The network's five passes take about three times one, so only an input whose own score lies within **{views['margin']:.4g}**",
         f"of that threshold gets them ({fitted.get('margin_rule', 'the margin')}"
         + (f"; {share:.1%} of them lie that close" if share is not None else "")
-        + "): farther away, the average would not have crossed it. The number reader's pieces use the",
-        f"one view's threshold, {rule['threshold']:.4g} (`handdigit.recognition.views`).",
+        + "): farther away, the average crossed it for none of them (`handdigit.recognition.views`). The",
+        f"one view's threshold, {rule['threshold']:.4g}, stays for the pieces the number reader cuts out of a number.",
     ]
 
 
@@ -172,7 +172,13 @@ def _calibration_markdown(card):
         alternatives = rule.get("alternatives", {})
         lines += [
             "",
-            f"An input is **not a digit** when its `{rule['score']}` score is below **{rule['threshold']:.4g}**:",
+            f"An input is **not a digit** when its `{rule['score']}` score"
+            + (
+                f", averaged over five moved views near the threshold, is below **{rule['views']['threshold']:.4g}**"
+                f" ({rule['threshold']:.4g} for one view, as in the table):"
+                if rule.get("views")
+                else f" is below **{rule['threshold']:.4g}**:"
+            ),
             f"{rule.get('threshold_rule', 'the threshold chosen on validation data')}. Fitted on",
             f"{rule.get('fitted_on', 'validation data')}; {_rule_choice(rule)}:",
             "",

@@ -552,7 +552,8 @@ def evaluate_proxies(recognizer=None, count=300, seed=0, mnist=None, names=None,
         "calibration": {
             "temperature": calibration.temperature,
             "score": calibration.score,
-            "threshold": calibration.rule_threshold,
+            "threshold": calibration.rule_threshold,  # what "rule" scores are compared with
+            "one_view_threshold": calibration.threshold,  # what the one-view score is compared with
             "views": None if calibration.views is None else calibration.views.to_dict(),
         },
         "proxies": {},
@@ -739,7 +740,11 @@ def plot_threshold_sweep(report, path, score=None):
     everything = np.concatenate([digit_scores, other_scores])
     low, high = np.quantile(everything, [0.001, 0.999])
     thresholds = np.linspace(low, high, 200)
-    chosen = report["calibration"]["threshold"] if score == RULE else None
+    chosen = None
+    if score == RULE:
+        chosen = report["calibration"]["threshold"]
+    elif score == rule:
+        chosen = report["calibration"].get("one_view_threshold", report["calibration"]["threshold"])
     figure, (sweep, tradeoff) = plt.subplots(1, 2, figsize=(11, 4.2))
     sweep.plot(
         thresholds,

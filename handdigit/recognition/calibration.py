@@ -36,12 +36,14 @@ before: temperature 1, nothing is ever "not a digit".
 With "views" (handdigit.recognition.views), the Recognizer averages the rule's score over the view
 and four moved copies, for the inputs whose own score lies within the margin of the views'
 threshold, and compares it with that threshold (`rule_threshold`); `threshold` stays the rule for
-one view, which `not_a_digit` applies and the number reader's pieces use. Without "views", the
+one view, which `not_a_digit` applies (the number reader's pieces, cut out of a number, are scored
+on one view; it keeps or drops them by the digit odds and `odds_threshold`). Without "views", the
 rule reads one view, as files written before it.
 """
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,8 +59,9 @@ VIEW_FIELDS = ("shift", "threshold", "margin")
 
 
 def _finite(value, low=-1e4, high=1e4):
+    """True for a real number (not a bool) in [low, high]: what a JSON entry's number must be."""
     return (
-        isinstance(value, (int, float))
+        isinstance(value, numbers.Real)
         and not isinstance(value, bool)
         and math.isfinite(value)
         and low <= value <= high
@@ -137,8 +140,7 @@ class Calibration:
         if self.views is not None and not isinstance(self.views, ViewAverage):
             raise ValueError(f"calibration: views must be a ViewAverage, got {type(self.views).__name__}")
         if self.views is not None and not combined:
-            # The number reader compares one view's score with `threshold` (its pieces are not moved);
-            # only with "odds-and-distance" does it read the digit odds instead of the score.
+            # fit_views fits and the proxies measured them for this rule only
             raise ValueError('calibration: views are for the "odds-and-distance" rule only')
 
     @property

@@ -42,7 +42,9 @@ class Prediction:
     and digit, confidence and probabilities say what the network would have answered. `score` is
     how much the image looks like a digit on the scale of the weights' not-a-digit rule (higher:
     more; "not a digit" below its threshold, `calibration.rule_threshold`; averaged over moved views
-    near it when the weights say so; the largest probability when there is no rule).
+    near it when the weights say so; the largest probability when there is no rule). The pieces a
+    number reading cuts out (NumberReading.digits of several) are scored on one view, against
+    `calibration.threshold`.
     `digit_odds` is the not-a-digit output's log-odds of "some digit" against "not a digit" alone
     (None for a network without that output): the number reader weighs its readings by it."""
 

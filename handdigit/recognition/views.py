@@ -10,10 +10,12 @@ mean of the five views' scores is a steadier score: at the same share of validat
 the rule rejects 1 to 3 points more of every non-digit proxy (docs/not-a-digit.md). A move of 1.5
 pixels is the mean of the moves by 1 and by 2 (bilinear interpolation along one axis).
 
-Five passes of the network cost about three times one, so a gate keeps them for the inputs whose
-own score lies within the calibration's `margin` of the threshold: the margin is the largest change
-the average made to any validation input's score, so farther away the average would not have
-crossed the threshold, and the view's own score answers the same (`gate=False` averages all).
+The network's five passes take about three times one (`predict`, preprocessing included, about
+2.4 times), so a gate keeps them for the inputs whose own score lies within the calibration's
+`margin` of the threshold: the margin is the largest change the average made to any validation
+input's score, so for every validation input farther away the average did not cross the
+threshold and the view's own score answers the same; on new inputs that is an expectation,
+checked on the proxies (`gate_disagreements`; `gate=False` averages all).
 """
 
 import math

@@ -74,7 +74,7 @@ def test_the_card_names_the_kinds_of_non_digits_that_pass_for_digits_most():
     assert _markdown_escaped("|: 5%, *: 1%, pine-tree") == "\\|: 5%, \\*: 1%, pine\\-tree"
 
 
-def test_the_shipped_rule_averages_moved_views_and_its_gate_answers_as_the_full_average():
+def test_the_shipped_rule_averages_moved_views_and_its_gate_answers_as_the_full_average(mnist):
     """The shipped rule reads the views (handdigit.recognition.views); on the card's proxies the gate
     (views only near the threshold) answered as averaging every input for all but 1 in 1,000, and
     it does so now on fresh drawings of the kinds nearest the threshold; the card says so."""
@@ -93,7 +93,7 @@ def test_the_shipped_rule_averages_moved_views_and_its_gate_answers_as_the_full_
         entry["images"] for entry in entries
     )
     for name in ("tablet-8", "hershey-letters", "pictograms"):
-        images = make_proxy(name, 60, 99)[0]
+        images = make_proxy(name, 60, 99, mnist)[0]
         views = np.stack([view for view in map(recognizer.preprocess, images) if view is not None])
         logits, distances = recognizer.outputs(views)
         gated = recognizer.rule_scores(views, logits, distances) < calibration.rule_threshold

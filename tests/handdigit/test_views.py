@@ -73,12 +73,14 @@ def shipped():
 
 
 @pytest.fixture(scope="module")
-def drawings(shipped):
+def drawings(shipped, mnist):
     """Views of drawings of both kinds, near and far from the threshold: digits, letters, pictures."""
     from handdigit.evaluation.proxies import make_proxy
 
     images = [
-        image for name in ("tablet-8", "hershey-letters", "pictograms") for image in make_proxy(name, 8, 5)[0]
+        image
+        for name in ("tablet-8", "hershey-letters", "pictograms")
+        for image in make_proxy(name, 8, 5, mnist)[0]
     ]
     views = [shipped.preprocess(image) for image in images]
     return np.stack([view for view in views if view is not None])
@@ -147,6 +149,14 @@ def test_predict_many_flags_as_predict_prepared_does_one_by_one(shipped, drawing
     np.testing.assert_allclose([p.score for p in many], [p.score for p in one], rtol=1e-5)
 
 
+def test_no_input_and_blank_inputs_need_no_view(shipped):
+    recognizer = with_views(shipped, threshold=0.0, margin=1e4)
+    empty = np.zeros((0, 28, 28), np.float32)
+    assert recognizer.rule_scores(empty).shape == (0,)
+    blank = recognizer.predict_many([np.full((50, 50), 255, np.uint8)] * 2)
+    assert [(p.digit, p.not_a_digit, p.score) for p in blank] == [(None, False, None)] * 2
+
+
 def test_views_round_trip_through_the_json_entry_and_old_entries_keep_one_view():
     base = Calibration(
         temperature=1.1,
@@ -177,6 +187,8 @@ def test_views_round_trip_through_the_json_entry_and_old_entries_keep_one_view()
         ({"shift": True, "threshold": -17, "margin": 1}, "shift must be"),
         ({"shift": "1.5", "threshold": -17, "margin": 1}, "shift must be"),
         ({"shift": 1.5, "threshold": None, "margin": 1}, "views' threshold must be a finite number"),
+        ({"shift": 1.5, "threshold": float("nan"), "margin": 1}, "views' threshold must be a finite number"),
+        ({"shift": 1.5, "threshold": -2e4, "margin": 1}, "views' threshold must be a finite number"),
         ({"shift": 1.5, "threshold": -17, "margin": -1}, "margin must be a number >= 0"),
         ({"shift": 1.5, "threshold": -17, "margin": 1e300}, "margin must be"),
     ],

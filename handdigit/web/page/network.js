@@ -271,7 +271,7 @@
         let digit = 0;
         for (let d = 1; d < DIGITS; d++) if (p[d] > p[digit]) digit = d;
         let notADigit = false;
-        let ruleScore = null;
+        let ruleScore = p[digit]; // without a rule, as Python's Prediction.score: the largest probability
         if (calibration.score) {
           // With views: the score averaged over the view and its moved copies, near the threshold.
           const views = calibration.views;
@@ -292,7 +292,7 @@
           probabilities: p,
           uncertain: p[digit] < model.unsure_below,
           notADigit,
-          score: ruleScore, // the rule's score, as Prediction.score (null without a rule)
+          score: ruleScore, // as Prediction.score: the rule's, on its threshold's scale
           logits: Array.from(logits),
         };
       },
