@@ -91,6 +91,17 @@ def with_views(recognizer, threshold, margin, shift=1.5):
     return Recognizer(recognizer.model, calibration=calibration, distance=recognizer.distance)
 
 
+def threshold_and_margin(own):
+    """A threshold at the scores' median and a margin in the widest gap between the middle half of
+    the scores' distances to it: no score lies near the gate's edge, where one image alone and a
+    batch (float sums in another order) could fall on different sides."""
+    threshold = float(np.median(own))
+    distances = np.sort(np.abs(own - threshold))
+    middle = range(len(distances) // 4, 3 * len(distances) // 4)
+    k = max(middle, key=lambda i: distances[i + 1] - distances[i])
+    return threshold, float(distances[k] + distances[k + 1]) / 2
+
+
 def averaged_one_at_a_time(recognizer, views, shift):
     """Each view and its four moves (sampled()), scored one network pass at a time, the mean."""
     calibration = recognizer.calibration
@@ -117,8 +128,7 @@ def test_the_average_is_the_mean_of_the_five_views_scored_one_at_a_time(shipped,
 def test_the_gate_averages_only_within_the_margin_of_the_threshold(shipped, drawings):
     logits, distances = shipped.outputs(drawings)
     own = shipped.calibration.scores(logits, distances=distances)
-    threshold = float(np.median(own))
-    margin = float(np.median(np.abs(own - threshold)))
+    threshold, margin = threshold_and_margin(own)
     recognizer = with_views(shipped, threshold, margin)
     full = recognizer.rule_scores(drawings, logits, distances, gate=False)
     gated = recognizer.rule_scores(drawings, logits, distances)
@@ -141,7 +151,7 @@ def test_the_gate_averages_only_within_the_margin_of_the_threshold(shipped, draw
 def test_predict_many_flags_as_predict_prepared_does_one_by_one(shipped, drawings):
     logits, distances = shipped.outputs(drawings)
     own = shipped.calibration.scores(logits, distances=distances)
-    recognizer = with_views(shipped, float(np.median(own)), 10.0)
+    recognizer = with_views(shipped, *threshold_and_margin(own))
     images = [np.round(view * 255).astype(np.uint8) for view in drawings]
     many = recognizer.predict_many(images, polarity="light-on-dark")
     one = [recognizer.predict_prepared(recognizer.preprocess(image, "light-on-dark")) for image in images]
