@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.handdigit.helpers import SHARED_MNIST
-
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -40,13 +38,9 @@ def test_machine_limit_writes_a_floor_from_the_networks_gemms(tmp_path):
     assert payload["machine"]["cores"] == os.cpu_count()
 
 
-def test_step_profile_accounts_for_every_model_step(tmp_path):
-    if not SHARED_MNIST.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the shared MNIST copy at {SHARED_MNIST}")
-        pytest.skip(f"no shared MNIST copy at {SHARED_MNIST}")
+def test_step_profile_accounts_for_every_model_step(tmp_path, mnist_dir):
     payload, report = run_script(
-        "step_profile.py", "--steps", "2", "--repeats", "1", results=tmp_path, data=SHARED_MNIST
+        "step_profile.py", "--steps", "2", "--repeats", "1", results=tmp_path, data=mnist_dir
     )
     steps = [row["step"] for row in payload["rows"]]
     assert steps[:2] == ["Conv2D + ReLU", "Conv2D + ReLU + MaxPool2D"]  # the fused blocks
@@ -78,13 +72,9 @@ def test_report_is_rebuilt_from_results(tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
-def test_rule_views_times_predict_with_and_without_the_views(tmp_path):
-    if not SHARED_MNIST.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the shared MNIST copy at {SHARED_MNIST}")
-        pytest.skip(f"no shared MNIST copy at {SHARED_MNIST}")
+def test_rule_views_times_predict_with_and_without_the_views(tmp_path, mnist_dir):
     payload, report = run_script(
-        "rule_views.py", "--count", "4", "--rounds", "2", results=tmp_path, data=SHARED_MNIST
+        "rule_views.py", "--count", "4", "--rounds", "2", results=tmp_path, data=mnist_dir
     )
     assert set(payload["proxies"]) == {
         "mnist-test",

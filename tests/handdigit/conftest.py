@@ -1,19 +1,7 @@
-"""Fixtures for the application tests: the shared MNIST copy (never the network)."""
-
-import os
+"""Fixtures for the application tests: MNIST loaded from the shared copy (never the network;
+`mnist_dir` is in tests/conftest.py)."""
 
 import pytest
-
-from .helpers import SHARED_MNIST
-
-
-@pytest.fixture(scope="session")
-def mnist_dir():
-    if not SHARED_MNIST.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the shared MNIST copy at {SHARED_MNIST}")
-        pytest.skip(f"no shared MNIST copy at {SHARED_MNIST}")
-    return SHARED_MNIST
 
 
 @pytest.fixture(scope="session")
