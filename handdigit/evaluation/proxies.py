@@ -21,6 +21,9 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     thick-scan        coarse-scan with broad ink: the bitmap's strokes grown by 1-2 pixels each
                       side before counting (a broad pen, or a scanner that counts faint ink), so
                       at 8x8 a 0's hole nearly closes
+    traced            tablet-8's traces at full resolution: MNIST test writers' digits traced along
+                      their skeleton as one pen path, its pen-up jumps drawn as lines (a trajectory
+                      recorded without its pen-up flags; training joins its own stroke styles)
     blurred-scan      MNIST test digits averaged over a 10x10 to 16x16 grid, scaled back up
                       (bilinear or bicubic), blurred and faded: a grey low-resolution scanner
     slanted-squashed  MNIST test writers' digits sheared, squashed and stretched
@@ -66,7 +69,7 @@ from handdigit.recognition.calibration import NEEDS_HEAD, SCORES
 CANVAS = 280
 DIGIT_PROXIES = (
     "mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "styles",
-    "blurred-scan", "thick-scan",
+    "blurred-scan", "thick-scan", "traced",
 )  # fmt: skip
 NONDIGIT_PROXIES = (
     "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes", "hershey-symbols", "numbers", "pictograms",
@@ -74,7 +77,7 @@ NONDIGIT_PROXIES = (
 # the proxies that redraw one MNIST test digit each (the numbers proxy composes its own)
 FROM_MNIST_TEST_DIGITS = (
     "mnist-test", "tablet-8", "coarse-scan", "slanted-squashed", "corner", "thick-thin", "blurred-scan",
-    "thick-scan",
+    "thick-scan", "traced",
 )  # fmt: skip
 # The proxies each draw from their own random stream, numbered by name; a proxy added later
 # gets a number after these, so that the earlier ones keep drawing the same images.
@@ -82,7 +85,7 @@ FIRST_PROXIES = sorted(
     ("mnist-test", "typed", "typed-pen", "tablet-8", "hershey-8", "coarse-scan", "slanted-squashed", "corner",
      "thick-thin", "styles", "typed-symbols", "typed-symbols-pen", "hershey-letters", "shapes")
 )  # fmt: skip
-LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan", "thick-scan")
+LATER_PROXIES = ("hershey-symbols", "numbers", "pictograms", "blurred-scan", "thick-scan", "traced")
 HERSHEY_DIGIT_FONTS = ("futural", "rowmans", "cursive", "greeks")  # one line per stroke
 HERSHEY_LETTER_FONTS = ("futural", "rowmans", "cursive", "scripts", "timesr", "gothiceng")
 # Typed characters that no reader would take for a digit.
@@ -236,16 +239,16 @@ def trace(skeleton):
     return np.array(path, np.float64)[:, ::-1] + 0.5
 
 
-def tablet(image, points, width, rng):
+def tablet(image, points, width):
     """A dark-on-white image's digit as a tablet sampling `points` points gives it: its skeleton traced
-    (`trace`), resampled to `points` points at equal distances, joined by straight segments of a
-    round pen `width` wide, on a canvas of the image's size."""
+    (`trace`), resampled to `points` points at equal distances (None: every pixel of the path),
+    joined by straight segments of a round pen `width` wide, on a canvas of the image's size."""
     from handdigit.data.synthetic import _equidistant, thin
     from handdigit.preprocess import rasterize
 
     skeleton = thin(np.asarray(image) < 128)
     path = trace(skeleton)
-    sampled = _equidistant(path, points)
+    sampled = path if points is None else _equidistant(path, points)
     return rasterize([sampled.tolist()], image.shape[0], width)
 
 
@@ -435,12 +438,12 @@ def make_proxy(name, count, seed=0, mnist=None, with_kinds=False):
             images.append(coarse_scan(digits[index], rng, grow=int(rng.integers(1, 3))))
         elif name == "slanted-squashed":
             images.append(sheared(digits[index], rng))
-        elif name in ("tablet-8", "corner", "thick-thin"):
+        elif name in ("tablet-8", "traced", "corner", "thick-thin"):
             from handdigit.data.synthetic import restroke
 
-            if name == "tablet-8":
+            if name in ("tablet-8", "traced"):
                 scan = restroke(digits[index], 6.0, CANVAS)
-                images.append(tablet(scan, 8, rng.uniform(8, 22), rng))
+                images.append(tablet(scan, 8 if name == "tablet-8" else None, rng.uniform(8, 22)))
             elif name == "corner":
                 box = int(rng.integers(50, 100))
                 small = restroke(digits[index], rng.uniform(1.5, 4.0), box)

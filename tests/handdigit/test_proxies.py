@@ -56,6 +56,18 @@ def test_trace_visits_every_pixel_and_jumps_between_pieces():
     assert tuple(path[0]) == (1.5, 2.5)  # from the top-most end
 
 
+def test_a_traced_drawing_keeps_every_stroke_and_draws_the_pen_up_jump():
+    image = np.full((60, 60), 255, np.uint8)
+    image[10:14, 5:25] = 0  # a bar at the top
+    image[40:44, 35:55] = 0  # another, lower and to the right
+    for points in (None, 8):  # `traced` at full resolution, `tablet-8`
+        drawn = proxies.tablet(image, points, 3.0)
+        assert drawn[12, 15] < 128 and drawn[42, 45] < 128  # both bars
+        assert (drawn[20:34] < 128).any()  # the line from one bar to the other, where no ink was
+    full = proxies.tablet(image, None, 3.0)
+    assert np.count_nonzero(full < 128) > np.count_nonzero(proxies.tablet(image, 3, 3.0) < 128)
+
+
 def test_evaluate_proxies_reports_accuracy_flags_and_scores(mnist):
     report = proxies.evaluate_proxies(count=10, mnist=mnist, names=["mnist-test", "shapes"])
     digits, shapes = report["proxies"]["mnist-test"], report["proxies"]["shapes"]
