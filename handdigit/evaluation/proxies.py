@@ -11,6 +11,10 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     tablet-8          MNIST test writers' digits traced along their skeleton (pen-up jumps joined),
                       resampled to 8 points and drawn as straight segments: a tablet sampling few
                       points (training's polylines came from its own stroke styles)
+    traced            tablet-8's traces at full resolution: MNIST test writers' digits traced along
+                      their skeleton as one pen path, its pen-up jumps drawn as lines (a trajectory
+                      recorded without its pen-up flags; training joins pen-up moves only in its
+                      own styles' few-point polylines)
     hershey-8         digits of the Hershey single-stroke vector fonts (futural, rowmans, cursive,
                       greeks) slanted and stretched, in the font's stroke order (an engraver's)
                       or a reading order, their pen-up moves joined, resampled to 8 points: a
@@ -21,9 +25,6 @@ Digit proxies (real digits: the answer must be the digit, not "not a digit"):
     thick-scan        coarse-scan with broad ink: the bitmap's strokes grown by 1-2 pixels each
                       side before counting (a broad pen, or a scanner that counts faint ink), so
                       at 8x8 a 0's hole nearly closes
-    traced            tablet-8's traces at full resolution: MNIST test writers' digits traced along
-                      their skeleton as one pen path, its pen-up jumps drawn as lines (a trajectory
-                      recorded without its pen-up flags; training joins its own stroke styles)
     blurred-scan      MNIST test digits averaged over a 10x10 to 16x16 grid, scaled back up
                       (bilinear or bicubic), blurred and faded: a grey low-resolution scanner
     slanted-squashed  MNIST test writers' digits sheared, squashed and stretched
