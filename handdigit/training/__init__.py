@@ -11,6 +11,7 @@
 from handdigit.training.trainer import (
     CHECKPOINT,
     DEFAULT_LEARNING_RATES,
+    MAX_DRAWING_POOL,
     OPTIMIZERS,
     REJECTIONS,
     SCHEDULES,
@@ -30,6 +31,7 @@ from handdigit.training.trainer import (
 __all__ = [
     "CHECKPOINT",
     "DEFAULT_LEARNING_RATES",
+    "MAX_DRAWING_POOL",
     "OPTIMIZERS",
     "REJECTIONS",
     "SCHEDULES",
