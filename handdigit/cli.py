@@ -39,7 +39,7 @@ _port = _argument_type(int, lambda value: 0 <= value <= 65535, "a port number 0-
 
 
 def build_parser():
-    from handdigit.training import MAX_DRAWING_POOL, OPTIMIZERS, REJECTIONS, SCHEDULES, TrainConfig
+    from handdigit.training import OPTIMIZERS, REJECTIONS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
@@ -98,14 +98,6 @@ def build_parser():
         type=float,
         default=None,
         help=f"their loss's weight against a digit's (default {defaults.not_digits_weight:g})",
-    )
-    train.add_argument(
-        "--drawing-pool",
-        type=_positive_int,
-        default=None,
-        help="make this many epochs' worth of drawings and let each epoch take the next share: more "
-        f"kinds of drawing at the same cost per epoch (default {defaults.drawing_pool}; at most "
-        f"{MAX_DRAWING_POOL})",
     )
     train.add_argument(
         "--rejection",
@@ -296,7 +288,6 @@ TRAIN_OPTIONS = {  # TrainConfig field: its option (all but --epochs change a ru
     "not_digits": "--not-digits",
     "not_digits_weight": "--not-digits-weight",
     "rejection": "--rejection",
-    "drawing_pool": "--drawing-pool",
 }
 
 

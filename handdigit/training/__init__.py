@@ -11,7 +11,6 @@
 from handdigit.training.trainer import (
     CHECKPOINT,
     DEFAULT_LEARNING_RATES,
-    MAX_DRAWING_POOL,
     OPTIMIZERS,
     REJECTIONS,
     SCHEDULES,
@@ -31,7 +30,6 @@ from handdigit.training.trainer import (
 __all__ = [
     "CHECKPOINT",
     "DEFAULT_LEARNING_RATES",
-    "MAX_DRAWING_POOL",
     "OPTIMIZERS",
     "REJECTIONS",
     "SCHEDULES",

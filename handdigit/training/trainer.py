@@ -38,7 +38,6 @@ LEGACY_STATE_KEY = "__training_state__"  # checkpoints of HandDigit before tinyc
 
 
 MAX_BATCH_SIZE = 8192  # 8192 images' activations take about 2 GB
-MAX_DRAWING_POOL = 16  # 16 epochs' drawings (the defaults' share) take about 1.4 GB
 
 
 @dataclass
@@ -66,9 +65,6 @@ class TrainConfig:
     not_digits: float = 0.2
     not_digits_weight: float = 0.75  # their loss's weight against a digit's
     rejection: str = "class"
-    # How many times the drawings one epoch uses are made: epoch e takes share (e - 1) % pool of
-    # them (`epoch_indices`), so the network sees more kinds of drawing at the same cost per epoch.
-    drawing_pool: int = 1
 
     def __post_init__(self):
         def positive_int(name):
@@ -78,9 +74,6 @@ class TrainConfig:
 
         positive_int("epochs")
         positive_int("batch_size")
-        positive_int("drawing_pool")
-        if self.drawing_pool > MAX_DRAWING_POOL:
-            raise ValueError(f"drawing-pool must be at most {MAX_DRAWING_POOL}, got {self.drawing_pool}")
         if self.batch_size > MAX_BATCH_SIZE:
             raise ValueError(f"batch-size must be at most {MAX_BATCH_SIZE:,}, got {self.batch_size:,}")
         if self.subset is not None:
@@ -145,8 +138,6 @@ class TrainConfig:
         ]
         if self.subset is not None:
             parts.append(f"--subset {self.subset}")
-        if self.drawing_pool != 1:
-            parts.append(f"--drawing-pool {self.drawing_pool}")
         if not self.augment:
             parts.append("--no-augment")
         if out_dir is not None:
@@ -254,9 +245,6 @@ class Split:
     not digits); the validation set is MNIST's, and `val_drawn_*` are drawings (digits and not
     digits) that training never sees, their digits redrawn from the validation writers only.
 
-    With a drawing pool larger than 1, the training arrays hold `drawing_pool` epochs' worth of
-    drawings and each epoch takes its share of them (`epoch_indices`).
-
     The drawings may still be being made (`drawings`: the background Drawings of training's and
     validation's, or empty): `wait_for_training(index)` and `wait_for_validation()` block until
     the images asked for are there.
@@ -271,22 +259,12 @@ class Split:
     drawn_train_images: int
     not_digit_train_images: int = 0
     drawings: tuple = ()
-    drawing_pool: int = 1
-
-    @property
-    def first_drawn(self):
-        """Where the drawings start in the training arrays (after MNIST's images)."""
-        return len(self.train_labels) - self.drawn_train_images - self.not_digit_train_images
-
-    def epoch_indices(self, epoch):
-        """The training images epoch `epoch` (from 1) takes: indices into the training arrays."""
-        drawings = self.drawn_train_images + self.not_digit_train_images
-        return epoch_indices(self.first_drawn, drawings, self.drawing_pool, epoch)
 
     def wait_for_training(self, index):
         """Block until the training images at `index` (into train_images) are drawn."""
         if self.drawings:
-            wanted = index[index >= self.first_drawn] - self.first_drawn
+            first_drawn = len(self.train_labels) - self.drawn_train_images - self.not_digit_train_images
+            wanted = index[index >= first_drawn] - first_drawn
             self.drawings[0].wait_for(wanted)
 
     def wait_for_validation(self):
@@ -318,17 +296,6 @@ def split_sizes(n_images, config):
         int(round(n_train * config.not_digits)),
         int(round(n_val * config.not_digits)),
     )
-
-
-def epoch_indices(first_drawn, drawings, pool, epoch):
-    """The training images epoch `epoch` (from 1) takes, as indices into the training arrays: every
-    MNIST image (those before `first_drawn`) and share (epoch - 1) % pool of the `drawings` after
-    them, drawing j being in share j % pool (the drawings come in a random order, so each share
-    holds digits and non-digits in about the pool's proportions)."""
-    if pool == 1:
-        return np.arange(first_drawn + drawings)
-    share = np.arange((epoch - 1) % pool, drawings, pool) + first_drawn
-    return np.concatenate([np.arange(first_drawn), share])
 
 
 # The drawings' own random streams, apart from training's: training's, validation's, and the
@@ -375,16 +342,13 @@ def split_data(mnist, config, progress=None, first_epoch_order=None):
     which are made in the background: the Split's waits say when they are there.
 
     first_epoch_order: the order in which the first epoch takes the training images (indices into
-    the training arrays); the drawings are made in that order, then the next epochs' shares of a
-    pool in turn, so the first batches need not wait for the last drawings. The drawings are the
-    same whatever the order.
+    the training arrays); the drawings are made in that order, so the first batches need not wait
+    for the last drawings. The drawings are the same whatever the order.
     """
     from handdigit.data.drawings import start_drawing
 
     images, labels, cut = _mnist_part(mnist, config)
     _, _, n_drawn, _, n_not, _ = split_sizes(len(mnist.train_labels), config)
-    pool = config.drawing_pool
-    n_drawn, n_not = pool * n_drawn, pool * n_not
     train_images = np.empty((cut + n_drawn + n_not, 28, 28, 1), np.float32)
     train_images[:cut, ..., 0] = images[:cut]
     train_images[:cut] /= np.float32(255)
@@ -392,8 +356,6 @@ def split_data(mnist, config, progress=None, first_epoch_order=None):
     if first_epoch_order is not None:
         order = np.asarray(first_epoch_order)
         order = order[order >= cut] - cut
-        later = np.setdiff1d(np.arange(n_drawn + n_not), order)
-        order = np.concatenate([order, later[np.argsort(later % pool, kind="stable")]])
     drawing = start_drawing(
         n_drawn,
         [config.seed, DRAWN_TRAIN_STREAM],
@@ -417,7 +379,6 @@ def split_data(mnist, config, progress=None, first_epoch_order=None):
         n_drawn,
         n_not,
         (drawing, val_drawing),
-        pool,
     )
 
 
@@ -544,9 +505,8 @@ class Trainer:
 
                 self._mnist = load_mnist(self.data_dir)
             sizes = split_sizes(len(self._mnist.train_labels), self.config)
-            pool = self.config.drawing_pool
             for callback in self.callbacks:
-                callback.on_data_begin(pool * (sizes[2] + sizes[4]))
+                callback.on_data_begin(sizes[2] + sizes[4])
 
             def progress(done):
                 for callback in self.callbacks:
@@ -556,14 +516,11 @@ class Trainer:
             # drawings (made by other processes while training starts) come in the order wanted.
             ahead = np.random.Generator(type(self.rng.bit_generator)())
             ahead.bit_generator.state = self.rng.bit_generator.state
-            first_order = None
-            if fresh:
-                first = epoch_indices(sizes[0], pool * (sizes[2] + sizes[4]), pool, epoch=1)
-                first_order = first[ahead.permutation(len(first))]
+            first_order = ahead.permutation(sizes[0] + sizes[2] + sizes[4]) if fresh else None
             self.split = split_data(self._mnist, self.config, progress, first_order)
             # Meanwhile this process loads (or compiles) the kernels training runs.
             rehearse_one_step(self.config)
-        steps = math.ceil(len(self.split.epoch_indices(1)) / self.config.batch_size)
+        steps = math.ceil(len(self.split.train_labels) / self.config.batch_size)
         if self.optimizer is None:
             self.optimizer = make_optimizer(self.config, steps)
         return steps
@@ -659,8 +616,7 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch, steps)
         images, labels = self.split.train_images, self.split.train_labels
-        chosen = self.split.epoch_indices(epoch)
-        order = chosen[self.rng.permutation(len(chosen))]
+        order = self.rng.permutation(len(labels))
         total_loss = total_correct = seen = digits_seen = 0
         for step in range(steps):
             index = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]

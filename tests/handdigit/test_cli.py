@@ -15,7 +15,6 @@ from .helpers import run_handdigit
         (["train", "--optimizer", "rmsprop", "--out", "x"], "invalid choice: 'rmsprop'"),
         (["train", "--val-split", "1.5", "--out", "x"], "fraction in [0, 1)"),
         (["train", "--lr", "abc", "--out", "x"], "expected a number > 0"),
-        (["train", "--drawing-pool", "0", "--out", "x"], "expected a positive integer"),
         (["train"], "one of the arguments --out --resume is required"),
         (["train", "--out", "a", "--resume", "b"], "not allowed with argument"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -156,9 +155,6 @@ def test_output_locations_are_checked_before_any_work(tmp_path, mnist_dir):
         "train", "--out", tmp_path / "run", "--batch-size", "1000000000", "--data-dir", mnist_dir
     )
     assert huge.returncode == 1 and "batch-size must be at most 8,192" in huge.stderr
-    deep = run_handdigit("train", "--out", tmp_path / "run", "--drawing-pool", "17", "--data-dir", mnist_dir)
-    assert deep.returncode == 1 and "drawing-pool must be at most 16, got 17" in deep.stderr
-    assert "Traceback" not in huge.stderr + deep.stderr
 
 
 def test_a_diverging_run_stops_keeps_nothing_false_and_suggests_a_smaller_rate(tmp_path, mnist_dir):

@@ -78,19 +78,17 @@ def test_same_seed_same_data_gives_the_same_loss_curve(tmp_path, mnist):
     assert not np.allclose(curves[0], curves[2])
 
 
-@pytest.mark.parametrize("pool", [1, 2])
-def test_drawings_made_in_the_first_epochs_order_are_the_ones_made_at_once(mnist, pool):
+def test_drawings_made_in_the_first_epochs_order_are_the_ones_made_at_once(mnist):
     """The background drawing, in whatever order the first epoch wants, gives the same data."""
-    config = TrainConfig(subset=4000, val_split=0.2, seed=2, drawing_pool=pool)
+    config = TrainConfig(subset=4000, val_split=0.2, seed=2)
     at_once = split_data(mnist, config)
     at_once.wait_for_training(np.arange(len(at_once.train_labels)))
     at_once.wait_for_validation()
-    first = at_once.epoch_indices(1)
-    order = first[np.random.default_rng(9).permutation(len(first))]
+    order = np.random.default_rng(9).permutation(len(at_once.train_labels))
     streamed = split_data(mnist, config, first_epoch_order=order)
     streamed.wait_for_training(order[:128])
     assert streamed.train_images[order[:128]].reshape(128, -1).max(axis=1).min() > 0.2  # all drawn
-    streamed.wait_for_training(np.arange(len(streamed.train_labels)))
+    streamed.wait_for_training(order)
     streamed.wait_for_validation()
     assert streamed.drawn() and at_once.drawn()
     for field in (
@@ -102,45 +100,6 @@ def test_drawings_made_in_the_first_epochs_order_are_the_ones_made_at_once(mnist
         "val_drawn_labels",
     ):
         np.testing.assert_array_equal(getattr(streamed, field), getattr(at_once, field), err_msg=field)
-
-
-def test_a_drawing_pool_gives_each_epoch_its_own_share_of_the_drawings(tmp_path, mnist):
-    """With a pool of 3, the run draws three epochs' worth of drawings; each epoch trains on every
-    MNIST image and on one share of the drawings, the shares together using each drawing once, and
-    the fourth epoch comes back to the first share."""
-    config = TrainConfig(epochs=4, subset=1000, val_split=0.2, seed=3, drawing_pool=3)
-    trainer = Trainer(config, tmp_path, data=mnist)
-    trainer._prepare()
-    split = trainer.split
-    assert split.drawn_train_images == 3 * 240 and split.not_digit_train_images == 3 * 160
-    asked = []
-    waits = split.wait_for_training
-
-    def recording(index):
-        asked[-1].append(index)
-        waits(index)
-
-    split.wait_for_training = recording
-
-    class Epochs(Callback):
-        def on_epoch_begin(self, epoch, steps):
-            asked.append([])
-            assert steps == -(-(800 + 240 + 160) // config.batch_size)
-
-    trainer.callbacks.append(Epochs())
-    trainer.run()
-    used = [np.sort(np.concatenate(indices)) for indices in asked]
-    assert [len(indices) for indices in used] == [1200] * 4  # each image once per epoch
-    mnist_part = np.arange(800)
-    drawn = [indices[indices >= 800] for indices in used]
-    for indices in used:
-        np.testing.assert_array_equal(indices[:800], mnist_part)
-    np.testing.assert_array_equal(np.sort(np.concatenate(drawn[:3])), np.arange(800, 800 + 1200))
-    np.testing.assert_array_equal(drawn[3], drawn[0])
-    for share in drawn[:3]:  # digits and non-digits in about the pool's proportions
-        assert 0.25 < np.mean(split.train_labels[share] == 10) < 0.42
-    images = split.train_images[800:].reshape(1200, -1)
-    assert len(np.unique(images, axis=0)) == 1200  # three epochs' worth of different drawings
 
 
 class InterruptAtBatch(Callback):
@@ -284,8 +243,6 @@ def test_schedules_start_peak_and_end_where_documented():
         {"learning_rate": -1.0},
         {"schedule": "warm"},
         {"batch_size": 10**9},
-        {"drawing_pool": 0},
-        {"drawing_pool": 17},
     ],
 )
 def test_bad_configs_are_refused(changes):
