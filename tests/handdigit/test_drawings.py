@@ -177,43 +177,19 @@ def test_the_l_comes_in_every_width_of_base():
     assert 0.4 < np.mean(np.array(bases) < 0.45) < 0.6  # the short ones drawn most
 
 
-C_POINTS = 28  # the points of a C's arc (nondigits._c_shape)
-
-
 def test_the_c_opens_on_the_right_never_so_little_that_it_reads_as_a_0():
     """Its two ends lie right of its middle, apart by 0.45 to 0.95 of its height (an opening of 60
-    to 140 degrees), the whole range drawn; a C open less than that is a 0 with a gap. A script
-    C's curl (before the arc) is left out: `test_a_script_c_curls_only_its_top_end`."""
+    to 140 degrees), the whole range drawn; a C open less than that is a 0 with a gap."""
     rng = np.random.default_rng(2)
     openings = []
     for _ in range(300):
         (stroke,) = nondigits.nondigit_strokes("letter", "C", rng)
-        points = np.asarray(stroke)[-C_POINTS:]
+        points = np.asarray(stroke)
         (low_x, low_y), (high_x, high_y) = points.min(axis=0), points.max(axis=0)
         ends = points[[0, -1]]
         assert np.all(ends[:, 0] > (low_x + high_x) / 2)
         openings.append(abs(ends[1, 1] - ends[0, 1]) / (high_y - low_y))
     assert 0.45 <= min(openings) < 0.55 and 0.85 < max(openings) <= 0.95
-
-
-def test_a_script_c_curls_only_its_top_end():
-    """About one C in three starts with a small loop beside its top end (a script C written in one
-    flourish): the loop stays within 0.25 of the C's height of that end, and the rest is the C."""
-    rng = np.random.default_rng(5)
-    curled = 0
-    for _ in range(300):
-        (stroke,) = nondigits.nondigit_strokes("letter", "C", rng)
-        points = np.asarray(stroke)
-        if len(points) == C_POINTS:
-            continue
-        curled += 1
-        arc, curl = points[-C_POINTS:], points[:-C_POINTS]
-        height = np.ptp(arc[:, 1])
-        top_end = arc[0]
-        assert top_end[1] < arc[-1][1]  # the arc starts at its upper end
-        assert np.all(np.hypot(*(curl - top_end).T) < 0.25 * height)
-        assert np.hypot(*(curl[-1] - top_end)) < 1e-9  # joined: one pen stroke
-    assert 70 < curled < 130
 
 
 def test_letters_come_in_varied_proportions():
@@ -229,31 +205,11 @@ def test_letters_come_in_varied_proportions():
 
     bar = spread("T", lambda strokes: np.ptp(strokes[0][:, 0]) / np.ptp(strokes[1][:, 1]))
     fork = spread("Y", lambda strokes: strokes[0][1, 1])
-    arm = spread("E", lambda strokes: strokes[1][0, 1] if len(strokes) == 2 else 0.5)  # printed Es
+    arm = spread("E", lambda strokes: strokes[1][0, 1])
     assert bar[0] < 0.45 and bar[1] > 0.85
     assert fork[0] < 0.33 and fork[1] > 0.57
     assert arm[0] < 0.38 and arm[1] > 0.57
     assert all(len(nondigits.nondigit_strokes("letter", "F", rng)[0]) == 3 for _ in range(20))  # no lower arm
-
-
-def test_a_script_e_is_two_bowls_open_to_the_right():
-    """About one E in three is a script E, one stroke like a large epsilon: it starts at the top
-    right and ends at the bottom right, and comes back left to its middle between its bowls."""
-    rng = np.random.default_rng(6)
-    script = 0
-    for _ in range(300):
-        strokes = nondigits.nondigit_strokes("letter", "E", rng)
-        if len(strokes) == 2:
-            continue
-        script += 1
-        points = np.asarray(strokes[0])
-        (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-        start, end = points[0], points[-1]
-        assert start[0] > (left + right) / 2 and start[1] < top + 0.35 * (bottom - top)
-        assert end[0] > (left + right) / 2 and end[1] > bottom - 0.35 * (bottom - top)
-        waist = points[np.abs(points[:, 1] - (top + bottom) / 2) < 0.08 * (bottom - top), 0]
-        assert waist.max() < (left + right) / 2  # no stroke across the middle: open to the right
-    assert 70 < script < 130
 
 
 def test_polylines_have_the_points_asked_for_and_keep_the_ends():
