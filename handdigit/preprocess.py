@@ -17,6 +17,14 @@ nothing like that, and a network fed a plainly resized canvas answers "7" to alm
    would the small picture itself: its hard block edges are not part of the digit (measured: an
    8x8 scan enlarged that way was read 2 points worse and flagged "not a digit" 4 times as often
    as the same scan given at 8x8);
+3c. a pen far finer than MNIST's is thickened: the ink cropped to the digit, a stroke narrower
+   than MIN_STROKE of the digit's longer side (twice its ink over its edge's length) is
+   drawn again as wide as that, as a round pen would (the ink dilated by a disk; first reduced by
+   the largest of each block of pixels when the crop is large, so that the disk stays small).
+   MNIST's strokes are about a tenth of the digit; a hairline pen's scaled to 20 pixels
+   is a faint line a third of a pixel wide, which the network has rarely seen (measured: MNIST
+   test digits redrawn with a 1.5-4 px pen on the 280-pixel canvas were flagged "not a digit"
+   about four times as often as with a broad pen). Other ink is left as it is;
 4. crop to the ink's bounding box; scale its longest side to 19 px (Pillow, antialiased), so that
    with the sub-pixel shift of step 5 the digit spans at most 20 px, as MNIST's 20x20 box;
 5. place it in 28x28 with its centre of mass exactly at MNIST's (sub-pixel, bilinear: a drawing
@@ -46,6 +54,11 @@ BLANK_FRACTION = 1e-4
 MIN_BLOCK = 3
 MIN_BLOCKS = 4
 GRID_SLACK = 0.75  # pixels a change may lie off the fitted grid (half a pixel of rounding, and a little)
+# A stroke narrower than this share of the digit's longer side (by stroke_width) is thickened to
+# it: the 1st percentile of MNIST's training digits (3,000 of them enlarged 10 times: 0.062; the
+# median is 0.116), so that 99% of MNIST-like ink is left as it is.
+MIN_STROKE = 0.062
+THICKEN_SIDE = 64  # a crop thickened is first reduced (block maximum) to 64-127 pixels along its longer side
 
 
 def ink_from_image(luminance, alpha=None, polarity="auto"):
@@ -155,6 +168,58 @@ def _block_centres(origin, side, length):
     return np.clip(np.floor((low[keep] + high[keep]) / 2).astype(int), 0, length - 1)
 
 
+def stroke_width(ink):
+    """The ink's stroke width in pixels, estimated as twice its ink over the length of its edge: a
+    stroke of width w and length L holds w L of ink and has an edge of 2 L. The edge's length is
+    Crofton's formula on four directions of the pixel grid: pi / 8 x (the steps between
+    4-neighbours one of which is strong ink, above half, and the other not, plus those between
+    diagonal neighbours over sqrt 2); the image's outside is not ink. Straight strokes of any
+    width and direction measure within 5% of their pen; a faint hairline measures its true width,
+    its grey ink counted as it is. 0 without strong ink."""
+    strong = np.pad(ink > 0.5, 1)
+    steps = np.count_nonzero(strong[1:] != strong[:-1]) + np.count_nonzero(strong[:, 1:] != strong[:, :-1])
+    diagonal = np.count_nonzero(strong[1:, 1:] != strong[:-1, :-1]) + np.count_nonzero(
+        strong[1:, :-1] != strong[:-1, 1:]
+    )
+    edge = math.pi / 8 * (steps + diagonal / math.sqrt(2))
+    return 2 * float(ink.sum(dtype=np.float64)) / edge if edge else 0.0
+
+
+def thickened(ink):
+    """Ink (H, W) cropped to a digit, its strokes at least MIN_STROKE of its longer side wide: a
+    finer pen's ink dilated by a disk (each pixel the strongest ink within the disk's radius, its
+    edge fading over a pixel; the
+    crop first reduced to the largest value of each S x S block when it is larger than
+    2 * THICKEN_SIDE pixels, S = longer side // THICKEN_SIDE), cropped to its ink again. Ink at
+    least that wide is returned as it is."""
+    size = max(ink.shape)
+    target = MIN_STROKE * size
+    if stroke_width(ink) >= target:
+        return ink
+    step = max(1, size // THICKEN_SIDE)
+    if step > 1:
+        height, width = -(-ink.shape[0] // step), -(-ink.shape[1] // step)
+        padded = np.zeros((height * step, width * step), np.float32)
+        padded[: ink.shape[0], : ink.shape[1]] = ink
+        ink = padded.reshape(height, step, width, step).max(axis=(1, 3))
+    radius = (target / step - stroke_width(ink)) / 2
+    if radius <= 0:
+        return ink
+    reach = math.ceil(radius) + 1
+    height, width = ink.shape
+    out = np.zeros((height + 2 * reach, width + 2 * reach), np.float32)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            # The ink moved by (dy, dx), the strongest kept; the pen's edge fades over a pixel, as
+            # rasterize draws it, so that a radius under a pixel still widens the stroke a little.
+            weight = np.float32(min(1.0, radius + 1 - math.sqrt(dx * dx + dy * dy)))
+            if weight > 0:
+                moved = out[reach + dy : reach + dy + height, reach + dx : reach + dx + width]
+                np.maximum(moved, ink if weight >= 1 else ink * weight, out=moved)
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def centre_of_mass(image):
     """(row, column) of the intensity-weighted centre of mass of a 2-D image."""
     total = image.sum()
@@ -217,8 +282,8 @@ def to_mnist(luminance, alpha=None, polarity="auto"):
     if grid is not None:
         ink = ink[np.ix_(*grid)]
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    cropped = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    digit = _scale_to_box(cropped)
+    cropped = thickened(np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
+    digit = _scale_to_box(np.ascontiguousarray(cropped))
     if digit.sum() <= 0:
         return None
     canvas = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)

@@ -266,6 +266,34 @@ def test_the_page_gives_the_python_recognizers_answers(browser, site):
     context.close()
 
 
+def test_the_page_thickens_a_hairline_pen_as_python_does(browser, site):
+    """Drawings with a hairline pen (1.2-4 px on the 280-pixel canvas: handdigit.preprocess.thickened
+    widens their strokes, from crops of every size, reduced or not) give the page Python's 28x28 view
+    (to 1e-4)."""
+    from handdigit.preprocess import MIN_STROKE, ink_from_image, stroke_width, to_mnist
+
+    _, url = site
+    rng = np.random.default_rng(7)
+    drawings = [(strokes, float(rng.uniform(1.2, 4))) for strokes, _ in parity_drawings(30, seed=11)]
+    expected = [
+        to_mnist(rasterize(strokes, 280, width).astype(np.float32) / 255) for strokes, width in drawings
+    ]
+    thin = 0
+    for strokes, width in drawings:
+        ink = ink_from_image(rasterize(strokes, 280, width).astype(np.float32) / 255)
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        thin += stroke_width(crop) < MIN_STROKE * max(crop.shape)
+    assert thin >= 25  # the thickening was exercised
+    context, page, errors = open_page(browser, url)
+    for answer, view in zip(page_answers(page, drawings), expected, strict=True):
+        assert (answer is None) == (view is None)
+        if view is not None:
+            np.testing.assert_allclose(np.array(answer["view"]).reshape(28, 28), view, atol=1e-4)
+    assert not errors
+    context.close()
+
+
 def test_the_page_averages_the_rule_over_moved_views_as_python_does(browser, site):
     """The page's moved copies are Python's (to 1e-6); with every input averaged (a margin beyond
     any change), its rule's score is Python's average over the five views, not the view's own."""

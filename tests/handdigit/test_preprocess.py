@@ -7,11 +7,14 @@ from hypothesis import strategies as st
 
 from handdigit.data.synthetic import draw_strokes, style_names
 from handdigit.preprocess import (
+    MIN_STROKE,
     MNIST_CENTRE_OF_MASS,
     block_grid,
     centre_of_mass,
     ink_from_image,
     rasterize,
+    stroke_width,
+    thickened,
     to_mnist,
 )
 
@@ -206,3 +209,74 @@ def test_a_lone_block_or_bar_is_left_as_it_is():
     bar[40:240, 120:150] = 1
     assert block_grid(square) is None
     assert block_grid(bar) is None
+
+
+@settings(max_examples=40)
+@given(width=st.floats(2, 30), length=st.floats(60, 260), angle=st.floats(0, np.pi))
+def test_the_stroke_width_of_a_straight_stroke_is_the_pens(width, length, angle):
+    """A straight stroke of a round pen, round caps included (area w L + pi w^2 / 4, edge 2 L + pi
+    w), in any direction, from 2 px to a broad pen: its pen's width within 5% and a third of a
+    pixel (where the stroke meets the pixel grid). A finer pen's strongest ink can fall short of
+    full, and ink_from_image scales it up: it measures wider."""
+    assume(length >= 8 * width)
+    dx, dy = np.cos(angle) * length / 2, np.sin(angle) * length / 2
+    image = rasterize([[(140 - dx, 140 - dy), (140 + dx, 140 + dy)]], 280, width).astype(np.float32) / 255
+    expected = 2 * (width * length + np.pi * width**2 / 4) / (2 * length + np.pi * width)
+    assert abs(stroke_width(ink_from_image(image)) - expected) <= 0.05 * expected + 1 / 3
+
+
+def cropped_ink(image):
+    ink = ink_from_image(image)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+HAIRLINE = {
+    "style": st.sampled_from(STYLES),
+    "seed": st.integers(0, 10_000),
+    "pen": st.floats(1.2, 4),
+    "canvas": st.sampled_from([100, 280, 500, 800]),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(**HAIRLINE)
+def test_a_hairline_pens_strokes_are_thickened_to_mnists_thinnest(style, seed, pen, canvas):
+    """A digit drawn with a pen finer than MIN_STROKE of its size comes out of `thickened` that
+    wide (within 20%, in the crop's own pixels: a large crop is reduced first)."""
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=canvas, centred=True)
+    ink = cropped_ink(rasterize(strokes, canvas, pen).astype(np.float32) / 255)
+    size = max(ink.shape)
+    assume(stroke_width(ink) < MIN_STROKE * size)
+    out = thickened(ink)
+    scale = size / max(out.shape)  # the reduction, and the pen's reach added around the digit
+    assert stroke_width(out) * scale == pytest.approx(MIN_STROKE * size, rel=0.2)
+    assert out.any(axis=1)[[0, -1]].all() and out.any(axis=0)[[0, -1]].all()  # cropped to its ink
+
+
+@settings(max_examples=25, deadline=None)
+@given(**HAIRLINE)
+def test_a_hairline_pen_gives_the_view_of_a_pen_as_wide_as_mnists_thinnest(style, seed, pen, canvas):
+    """The view of a digit drawn with a hairline pen (a faint line a third of a pixel wide once
+    scaled to 20, untouched) is about the view of the same strokes drawn with a pen MIN_STROKE of
+    the digit's size: as much ink (within 30%) and the same shape (the thickened line is a little
+    crisper: a thin oval's outline lies a pixel off in places)."""
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=canvas, centred=True)
+    thin = rasterize(strokes, canvas, pen).astype(np.float32) / 255
+    size = max(cropped_ink(thin).shape)
+    assume(stroke_width(cropped_ink(thin)) < 0.6 * MIN_STROKE * size)
+    view = to_mnist(thin)
+    reference = to_mnist(rasterize(strokes, canvas, MIN_STROKE * size).astype(np.float32) / 255)
+    assert 0.7 <= view.sum() / reference.sum() <= 1.3
+    assert np.corrcoef(view.ravel(), reference.ravel())[0, 1] > 0.85
+
+
+@settings(max_examples=25)
+@given(style=st.sampled_from(STYLES), seed=st.integers(0, 10_000), excess=st.floats(1.05, 4))
+def test_ink_at_least_as_wide_as_mnists_thinnest_is_left_as_it_is(style, seed, excess):
+    """A digit whose strokes measure at least MIN_STROKE of its size is not touched."""
+    strokes = draw_strokes(*style, np.random.default_rng(seed), canvas=280, centred=True)
+    size = max(cropped_ink(rasterize(strokes, 280, 10).astype(np.float32) / 255).shape)
+    ink = cropped_ink(rasterize(strokes, 280, excess * MIN_STROKE * size).astype(np.float32) / 255)
+    assume(stroke_width(ink) >= MIN_STROKE * max(ink.shape))
+    assert thickened(ink) is ink

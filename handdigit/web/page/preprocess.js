@@ -5,7 +5,9 @@
  *   1. rasterize: strokes -> ink coverage, antialiased round pen (preprocess.draw_segments_loops);
  *   2. inkFromImage: luminance -> ink in [0, 1], polarity from the border, noise floor;
  *      blockGrid: a small picture enlarged by repeating its pixels is taken back to its pixels;
- *   3. crop to the ink and scale its longest side to 19 px as Pillow's resize does
+ *   3. crop to the ink; thickened: a pen far finer than MNIST's drawn again as wide as MIN_STROKE
+ *      of the digit (a disk's dilation, after a block-maximum reduce of a large crop);
+ *      scale its longest side to 19 px as Pillow's resize does
  *      (Lanczos when shrinking, after a box reduce by a whole factor; bilinear when enlarging);
  *   4. place in 28x28 with the centre of mass at MNIST's, by a sub-pixel bilinear shift.
  *
@@ -25,6 +27,8 @@
   const MIN_BLOCK = 3; // a block-enlarged picture repeats each pixel over at least 3x3 pixels
   const MIN_BLOCKS = 4; // and its ink spans at least 4 of them along its longer side
   const GRID_SLACK = 0.75; // pixels a change may lie off the fitted grid (half a pixel of rounding, and a little)
+  const MIN_STROKE = 0.062; // a stroke narrower than this share of the digit's longer side is thickened to it
+  const THICKEN_SIDE = 64; // a crop thickened is first reduced (block maximum) to 64-127 pixels
 
   // --- 1. strokes -> coverage ----------------------------------------------------------------
 
@@ -245,6 +249,98 @@
     return resample(image, width, height, outWidth, outHeight, boxWidth, boxHeight, filter);
   }
 
+  /** {image, width, height}: the image cut to the rows and columns that hold any ink. */
+  function cropToInk(ink, width, height) {
+    let top = height;
+    let bottom = -1;
+    let left = width;
+    let right = -1;
+    for (let row = 0; row < height; row++) {
+      for (let column = 0; column < width; column++) {
+        if (ink[row * width + column] > 0) {
+          top = Math.min(top, row);
+          bottom = Math.max(bottom, row);
+          left = Math.min(left, column);
+          right = Math.max(right, column);
+        }
+      }
+    }
+    const cropWidth = right - left + 1;
+    const cropHeight = bottom - top + 1;
+    const cropped = new Float32Array(cropWidth * cropHeight);
+    for (let row = 0; row < cropHeight; row++) {
+      for (let column = 0; column < cropWidth; column++) {
+        cropped[row * cropWidth + column] = ink[(top + row) * width + left + column];
+      }
+    }
+    return { image: cropped, width: cropWidth, height: cropHeight };
+  }
+
+  /** The stroke width in pixels: twice the ink over the length of its edge, by Crofton's formula
+   *  on four directions: pi / 8 x (the steps between 4-neighbours one of which is ink above half
+   *  and the other not, plus those between diagonal neighbours over sqrt 2); outside the image is
+   *  not ink; 0 without such ink. */
+  function strokeWidth(ink, width, height) {
+    const strong = (row, column) =>
+      row >= 0 && row < height && column >= 0 && column < width && ink[row * width + column] > 0.5;
+    let total = 0;
+    let steps = 0;
+    let diagonal = 0;
+    for (let row = 0; row <= height; row++) {
+      for (let column = 0; column <= width; column++) {
+        if (row < height && column < width) total += ink[row * width + column];
+        const here = strong(row, column);
+        steps += (here !== strong(row - 1, column)) + (here !== strong(row, column - 1));
+        diagonal += (here !== strong(row - 1, column - 1)) + (strong(row, column - 1) !== strong(row - 1, column));
+      }
+    }
+    const edge = (Math.PI / 8) * (steps + diagonal / Math.SQRT2);
+    return edge === 0 ? 0 : (2 * total) / edge;
+  }
+
+  /** Cropped ink with its strokes at least MIN_STROKE of its longer side wide: a finer pen's ink
+   *  (block-maximum reduced when the crop is large) dilated by a disk whose edge fades over a
+   *  pixel, cropped to its ink again. */
+  function thickened(ink, width, height) {
+    const size = Math.max(width, height);
+    const target = MIN_STROKE * size;
+    if (strokeWidth(ink, width, height) >= target) return { image: ink, width, height };
+    const step = Math.max(1, Math.floor(size / THICKEN_SIDE));
+    if (step > 1) {
+      const reducedWidth = Math.ceil(width / step);
+      const reducedHeight = Math.ceil(height / step);
+      const reduced = new Float32Array(reducedWidth * reducedHeight);
+      for (let row = 0; row < height; row++) {
+        for (let column = 0; column < width; column++) {
+          const at = Math.floor(row / step) * reducedWidth + Math.floor(column / step);
+          reduced[at] = Math.max(reduced[at], ink[row * width + column]);
+        }
+      }
+      [ink, width, height] = [reduced, reducedWidth, reducedHeight];
+    }
+    const radius = (target / step - strokeWidth(ink, width, height)) / 2;
+    if (radius <= 0) return { image: ink, width, height };
+    const reach = Math.ceil(radius) + 1;
+    const outWidth = width + 2 * reach;
+    const outHeight = height + 2 * reach;
+    const out = new Float32Array(outWidth * outHeight);
+    for (let dy = -reach; dy <= reach; dy++) {
+      for (let dx = -reach; dx <= reach; dx++) {
+        // The ink moved by (dy, dx), the strongest kept; the pen's edge fades over a pixel.
+        const weight = f32(Math.min(1, radius + 1 - Math.sqrt(dx * dx + dy * dy)));
+        if (!(weight > 0)) continue;
+        for (let row = 0; row < height; row++) {
+          for (let column = 0; column < width; column++) {
+            const at = (reach + dy + row) * outWidth + reach + dx + column;
+            const value = weight >= 1 ? ink[row * width + column] : f32(ink[row * width + column] * weight);
+            out[at] = Math.max(out[at], value);
+          }
+        }
+      }
+    }
+    return cropToInk(out, outWidth, outHeight);
+  }
+
   /** Cropped ink scaled so its longest side is DIGIT_BOX - 1 pixels, keeping the aspect ratio. */
   function scaleToBox(ink, width, height) {
     const factor = (DIGIT_BOX - 1) / Math.max(height, width);
@@ -385,29 +481,9 @@
       ink = Float32Array.from(rows.flatMap((r) => columns.map((c) => ink[r * width + c])));
       [width, height] = [columns.length, rows.length];
     }
-    let top = height;
-    let bottom = -1;
-    let left = width;
-    let right = -1;
-    for (let row = 0; row < height; row++) {
-      for (let column = 0; column < width; column++) {
-        if (ink[row * width + column] > 0) {
-          top = Math.min(top, row);
-          bottom = Math.max(bottom, row);
-          left = Math.min(left, column);
-          right = Math.max(right, column);
-        }
-      }
-    }
-    const cropWidth = right - left + 1;
-    const cropHeight = bottom - top + 1;
-    const cropped = new Float32Array(cropWidth * cropHeight);
-    for (let row = 0; row < cropHeight; row++) {
-      for (let column = 0; column < cropWidth; column++) {
-        cropped[row * cropWidth + column] = ink[(top + row) * width + left + column];
-      }
-    }
-    const digit = scaleToBox(cropped, cropWidth, cropHeight);
+    const crop = cropToInk(ink, width, height);
+    const thick = thickened(crop.image, crop.width, crop.height);
+    const digit = scaleToBox(thick.image, thick.width, thick.height);
     if (!(digit.image.reduce((sum, value) => sum + value, 0) > 0)) return null;
     let canvas = new Float32Array(MNIST_SIZE * MNIST_SIZE);
     const placeTop = Math.floor((MNIST_SIZE - digit.height) / 2);
@@ -432,6 +508,8 @@
     rasterize,
     inkFromImage,
     blockGrid,
+    strokeWidth,
+    thickened,
     resizeLikePillow,
     toMnist,
   };
