@@ -24,7 +24,8 @@ nothing like that, and a network fed a plainly resized canvas answers "7" to alm
    MNIST's strokes are about a tenth of the digit; a hairline pen's scaled to 20 pixels
    is a faint line a third of a pixel wide, which the network has rarely seen (measured: MNIST
    test digits redrawn with a 1.5-4 px pen on the 280-pixel canvas were flagged "not a digit"
-   about four times as often as with a broad pen). Other ink is left as it is;
+   five times as often as with a broad pen, 4.0% against 0.8% of 1,500; thickened, 0.8%). Other
+   ink is left as it is;
 4. crop to the ink's bounding box; scale its longest side to 19 px (Pillow, antialiased), so that
    with the sub-pixel shift of step 5 the digit spans at most 20 px, as MNIST's 20x20 box;
 5. place it in 28x28 with its centre of mass exactly at MNIST's (sub-pixel, bilinear: a drawing
@@ -190,10 +191,9 @@ def stroke_width(ink):
 def thickened(ink):
     """Ink (H, W) cropped to a digit, its strokes at least MIN_STROKE of its longer side wide: a
     finer pen's ink dilated by a disk (each pixel the strongest ink within the disk's radius, its
-    edge fading over a pixel; the
-    crop first reduced to the largest value of each S x S block when it is larger than
-    2 * THICKEN_SIDE pixels, S = longer side // THICKEN_SIDE), cropped to its ink again. Ink at
-    least that wide is returned as it is."""
+    edge fading over a pixel), then cropped to its ink again. A crop larger than 2 * THICKEN_SIDE
+    pixels is first reduced to the largest value of each S x S block (S = its longer side //
+    THICKEN_SIDE), so that the disk stays small. Ink at least that wide is returned as it is."""
     size = max(ink.shape)
     target = MIN_STROKE * size
     if stroke_width(ink) >= target:
